@@ -1,0 +1,74 @@
+"""What one engine run over a recording produces (receipts, events, decisions, review list)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from walkout.carts.receipt import Receipt
+from walkout.events.types import ShelfEvent
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The engine's decision for one shelf event.
+
+    Attributes:
+        event_id: the ShelfEvent decided.
+        kind: pick or putback.
+        items: ((upc, quantity), ...) the most likely products and unit counts.
+        product_confidence: posterior probability of ``items`` given weight and planogram.
+        session_id: the session charged or credited (None if nobody could be linked).
+        shopper_confidence: probability that ``session_id``'s shopper did it.
+        confidence: product_confidence * shopper_confidence.
+        alternatives: runner-up hypotheses as (description, probability).
+    """
+
+    event_id: int
+    t_s: float
+    kind: Literal["pick", "putback"]
+    items: tuple[tuple[str, int], ...]
+    product_confidence: float
+    session_id: str | None
+    shopper_confidence: float
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def confidence(self) -> float:
+        return self.product_confidence * self.shopper_confidence
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A decision whose confidence fell below the review threshold, with its evidence."""
+
+    event_id: int
+    t_s: float
+    reason: str
+    confidence: float
+    evidence: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A shopping session: which account, which person, entry and exit times."""
+
+    session_id: str
+    account_id: str
+    token: str
+    entry_t_s: float
+    exit_t_s: float | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything an engine run over one recording produced."""
+
+    recording: str
+    sessions: tuple[SessionInfo, ...]
+    receipts: tuple[Receipt, ...]
+    shelf_events: tuple[ShelfEvent, ...]
+    attributions: tuple[Attribution, ...]
+    review: tuple[ReviewItem, ...]
+    rejections: dict[str, int]
+    stats: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Evaluation: joins engine output with ground truth (AutoCheckout scoring, event P/R, reports)."""

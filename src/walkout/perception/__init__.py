@@ -1,0 +1,1 @@
+"""walkout.perception."""
