@@ -1,1 +1,1 @@
-"""walkout.perception."""
+"""Perception: plate samples -> settled weight changes (weight/); tracker or camera data -> people (people/)."""

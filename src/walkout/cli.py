@@ -1,0 +1,241 @@
+"""The ``walkout`` command line (Typer + Rich).
+
+Commands: ``demo`` (the main job), ``replay``, ``simulate``, ``run``, ``evaluate``.
+Bad input prints one clear line naming the file or field and exits with code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from walkout.core.errors import WalkoutError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="walkout: a Just Walk Out engine.")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(code=2)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[name]}"), console=console, transient=False,
+    )
+
+
+def _count_recordings(gt_path: Path) -> int:
+    from walkout.sim import parse_aifi_ground_truth
+
+    return len(parse_aifi_ground_truth(gt_path))
+
+
+def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url: str, show_receipts: bool) -> dict:
+    from walkout.eval import f1_table, receipt_panel
+    from walkout.io import load_store
+    from walkout.replay import replay_ground_truth
+
+    store = load_store(store_name)
+    total = _count_recordings(gt_path)
+    receipts_to_show = []
+    with _progress() as progress:
+        task = progress.add_task("replaying", total=total, name="")
+
+        def tick(rec, truth, result) -> None:
+            progress.update(task, advance=1, name=rec.meta.name)
+            if show_receipts:
+                keys = {s.token: s.key for s in truth.shoppers}
+                tokens = {s.session_id: s.token for s in result.sessions}
+                for r in result.receipts:
+                    receipts_to_show.append((rec.meta.name, r, keys.get(tokens.get(r.session_id, ""))))
+
+        t0 = time.perf_counter()
+        outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick)
+        wall = time.perf_counter() - t0
+    report = outcome.report
+    report["timings_s"]["wall"] = round(wall, 3)
+    if show_receipts:
+        current = None
+        for name, r, key in receipts_to_show:
+            if name != current:
+                console.rule(f"[bold]{name}")
+                current = name
+            console.print(receipt_panel(r, store, key))
+    from walkout.eval.scoring import combine_scores, score_recording
+
+    score = combine_scores(score_recording(t, r, store) for t, r in outcome.pairs)
+    console.print(f1_table(score))
+    ov = report["overall"]
+    console.print(
+        f"[bold]overall[/] precision {ov['precision']:.4f}  recall {ov['recall']:.4f}  [bold]F1 {ov['f1']:.4f}[/]  "
+        f"events P {ov['event_precision']:.4f} R {ov['event_recall']:.4f}  ·  "
+        f"{len(report['review'])} decisions for review  ·  wall {wall:.1f} s "
+        f"(simulate {report['timings_s']['simulate']:.1f}, engine {report['timings_s']['engine']:.1f}, "
+        f"evaluate {report['timings_s']['evaluate']:.1f})"
+    )
+    if report["errors"]:
+        from walkout.eval import errors_table
+        from walkout.eval.diagnosis import ReceiptError
+
+        console.print(errors_table([ReceiptError(**e) for e in report["errors"]]))
+    if out is not None:
+        from walkout.eval import write_report
+
+        path = write_report(report, out)
+        console.print(f"report written to [bold]{path}[/] (and {out / 'f1_per_recording.png'})")
+    return report
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
+    out: Annotated[Path, typer.Option(help="directory for report.json and plots")] = Path("walkout-demo"),
+    receipts: Annotated[bool, typer.Option(help="print every shopper's receipt")] = True,
+) -> None:
+    """The main job: replay every labelled recording of the real AiFi Nanostore through the engine."""
+    from walkout.io.store_file import embedded_store_dir
+
+    try:
+        _replay(embedded_store_dir() / "ground_truth_dev.json", "aifi-nanostore", seed, out, "sqlite://", receipts)
+    except WalkoutError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def replay(
+    ground_truth: Annotated[Path, typer.Argument(help="AiFi-format ground-truth JSON file")],
+    seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
+    out: Annotated[Path, typer.Option(help="directory for report.json")] = Path("walkout-replay"),
+    store: Annotated[str, typer.Option(help="embedded store name, AiFi store dir or walkout store file")] = "aifi-nanostore",
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL")] = "sqlite://",
+    receipts: Annotated[bool, typer.Option(help="print every shopper's receipt")] = False,
+) -> None:
+    """Replay an AiFi-format ground-truth file: simulate, run the engine, score; writes OUT/report.json."""
+    try:
+        _replay(ground_truth, store, seed, out, db, receipts)
+    except WalkoutError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="output directory for recordings and truth files")],
+    ground_truth: Annotated[Path | None, typer.Option(help="AiFi-format ground truth to replay")] = None,
+    shoppers: Annotated[int, typer.Option(help="random scenario: number of shoppers")] = 0,
+    duration: Annotated[float, typer.Option(help="random scenario: duration, seconds")] = 180.0,
+    seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
+    store: Annotated[str, typer.Option(help="store")] = "aifi-nanostore",
+) -> None:
+    """Simulate recordings (AiFi label replays, or a random scenario with --shoppers N).
+
+    Writes OUT/<name>/ (the recording) and OUT/<name>.truth.json (ground truth, for evaluate only).
+    """
+    from walkout.eval.truth import write_truth
+    from walkout.io import load_store, write_recording
+    from walkout.sim import random_scenario, simulate_aifi
+    from walkout.sim import simulate as sim_one
+
+    try:
+        st = load_store(store)
+        if shoppers > 0:
+            pairs = iter([sim_one(random_scenario(st, shoppers, duration, seed), st, seed)])
+            total = 1
+        else:
+            from walkout.io.store_file import embedded_store_dir
+
+            gt = ground_truth or embedded_store_dir() / "ground_truth_dev.json"
+            total = _count_recordings(gt)
+            pairs = simulate_aifi(gt, st, seed)
+        out.mkdir(parents=True, exist_ok=True)
+        with _progress() as progress:
+            task = progress.add_task("simulating", total=total, name="")
+            for rec, truth in pairs:
+                safe = rec.meta.name.replace("/", "_").replace("#", "_")
+                write_recording(rec, out / safe)
+                write_truth(truth, out / f"{safe}.truth.json")
+                progress.update(task, advance=1, name=rec.meta.name)
+        console.print(f"wrote {total} recording(s) to [bold]{out}[/]")
+    except WalkoutError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def run(
+    recording: Annotated[list[Path], typer.Argument(help="recording directories")],
+    out: Annotated[Path, typer.Option(help="directory for <name>.result.json")] = Path("walkout-run"),
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL")] = "sqlite://",
+) -> None:
+    """Run the engine on recordings; prints receipts and rejections, writes results."""
+    from walkout.engine.loop import Engine
+    from walkout.engine.serialize import write_result
+    from walkout.eval import receipt_panel
+    from walkout.io import read_recording
+    from walkout.replay import DbAccounts, open_database
+
+    try:
+        database = open_database(db)
+        engine = Engine(DbAccounts(database), storage=database)
+        out.mkdir(parents=True, exist_ok=True)
+        for path in recording:
+            rec = read_recording(path)
+            result = engine.run(rec)
+            console.rule(f"[bold]{rec.meta.name}")
+            for r in result.receipts:
+                console.print(receipt_panel(r, rec.store, None))
+            for reason, n in result.rejections.items():
+                console.print(f"[yellow]rejected[/] {n} × {reason}")
+            dest = write_result(result, out / f"{path.name}.result.json")
+            console.print(f"result written to {dest}")
+        database.dispose()
+    except WalkoutError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def evaluate(
+    recordings: Annotated[Path, typer.Argument(help="directory with <name>.truth.json files (from simulate)")],
+    results: Annotated[Path, typer.Argument(help="directory with <name>.result.json files (from run)")],
+    out: Annotated[Path, typer.Option(help="directory for report.json")] = Path("walkout-eval"),
+    store: Annotated[str, typer.Option(help="store")] = "aifi-nanostore",
+) -> None:
+    """Score engine results against ground truth; prints the F1 table and writes OUT/report.json."""
+    from walkout.engine.serialize import read_result
+    from walkout.eval import build_report, f1_table, score_run, write_report
+    from walkout.eval.truth import read_truth
+    from walkout.io import load_store
+
+    try:
+        st = load_store(store)
+        pairs = []
+        for tp in sorted(recordings.glob("*.truth.json")):
+            rp = results / tp.name.replace(".truth.json", ".result.json")
+            if not rp.exists():
+                raise WalkoutError(f"{rp}: no result for {tp.name} (run `walkout run` first)")
+            pairs.append((read_truth(tp), read_result(rp)))
+        if not pairs:
+            raise WalkoutError(f"{recordings}: no *.truth.json files")
+        score = score_run(pairs, st)
+        report = build_report(score, [r for _, r in pairs], [t for t, _ in pairs], st)
+        console.print(f1_table(score))
+        console.print(f"report written to {write_report(report, out)}")
+    except WalkoutError as exc:
+        raise _fail(exc) from None
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.basicConfig(level=logging.ERROR)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,294 @@
+"""The engine loop: one recording in, sessions, carts, receipts and decisions out.
+
+Perception runs over the recording's streams (plate grid -> plate changes; tracker rows ->
+linked persons -> gate crossings); then one time-ordered pass over scans, gate crossings and
+shelf events drives sessions, the live planogram and the carts, exactly in the order a live
+store would see them (an event is decided when its weight has settled). Persistence goes through
+an injected :class:`Storage` (the SQLAlchemy database in production, nothing in unit tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from walkout.carts.cart import Cart, apply_line
+from walkout.carts.receipt import Receipt, make_receipt
+from walkout.engine.params import EngineParams
+from walkout.engine.result import Attribution, ReviewItem, RunResult, SessionInfo
+from walkout.events.shelf import build_shelf_events
+from walkout.events.types import ShelfEvent
+from walkout.fusion.product import Hypothesis, identify_products
+from walkout.fusion.shopper import attribute_shopper
+from walkout.inventory.planogram import LivePlanogram
+from walkout.io.recording import Recording
+from walkout.perception.people.gates import GateCrossing, detect_crossings
+from walkout.perception.people.linker import People, link_people
+from walkout.perception.weight.changes import detect_plate_changes
+from walkout.perception.weight.grid import to_grid
+
+log = logging.getLogger(__name__)
+
+
+class Storage(Protocol):
+    """What the engine persists (implemented by :class:`walkout.engine.db.Database`)."""
+
+    def open_session(self, session_id: str, account_id: str, recording: str, entry_t_s: float) -> None: ...
+
+    def add_cart_line(self, session_id: str, event_id: int, upc: str, quantity_delta: int, t_s: float,
+                      confidence: float) -> None: ...
+
+    def close_session(self, session_id: str, exit_t_s: float, receipt: Receipt) -> object: ...
+
+    def add_review_item(self, item: ReviewItem) -> object: ...
+
+    def set_stock(self, rows: list[tuple[str, str, int]]) -> object: ...
+
+
+@dataclass
+class _Session:
+    session_id: str
+    account_id: str
+    token: str
+    person: int
+    entry_t_s: float
+    exit_t_s: float | None = None
+    cart: Cart = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    live: LivePlanogram
+    pending: list[tuple[float, str, str]] = field(default_factory=list)
+    sessions: dict[str, _Session] = field(default_factory=dict)
+    by_person: dict[int, str] = field(default_factory=dict)
+    entered: set[int] = field(default_factory=set)
+    attributions: list[Attribution] = field(default_factory=list)
+    review: list[ReviewItem] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    rejections: Counter[str] = field(default_factory=Counter)
+
+
+class Engine:
+    """Runs recordings through the pipeline.
+
+    Args:
+        accounts: app token -> account id (the account directory; the database's accounts).
+        storage: optional persistence; every session, cart line, receipt and review item is written.
+        params: engine parameters.
+    """
+
+    def __init__(self, accounts: Mapping[str, str], storage: Storage | None = None,
+                 params: EngineParams = EngineParams()) -> None:
+        self.accounts = accounts
+        self.storage = storage
+        self.params = params
+
+    # ------------------------------------------------------------------ public
+    def run(self, rec: Recording) -> RunResult:
+        """Process one recording end to end and return everything it produced."""
+        t0 = time.perf_counter()
+        store, p = rec.store, self.params
+        grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
+        changes = detect_plate_changes(grid, p.weight)
+        people = link_people(rec.people, p.linker)
+        events = build_shelf_events(changes, grid, store, people, p.shelf)
+        crossings = detect_crossings(people, store.gates)
+        t_perception = time.perf_counter() - t0
+        state = _State(live=LivePlanogram.from_facings(rec.meta.planogram))
+        state.rejections.update(rec.rejections)
+        for _t, _rank, kind, item in self._timeline(rec, people, crossings, events):
+            if kind == "scan":
+                self._on_scan(state, *item)
+            elif kind == "appear":
+                self._on_appear(state, rec, people, *item)
+            elif kind == "cross":
+                self._on_cross(state, rec, item)
+            else:
+                self._on_shelf_event(state, rec, people, item)
+        for sid in [s for s, v in state.sessions.items() if v.exit_t_s is None]:
+            state.rejections["sessions: closed at end of recording (no exit seen)"] += 1
+            self._close(state, rec, sid, rec.meta.duration_s)
+        for _t, _token, _gate in state.pending:
+            state.rejections["scans: nobody entered after the scan"] += 1
+        if self.storage is not None:
+            self.storage.set_stock(state.live.stock_rows())
+        stats = {
+            "plate_samples": float(len(rec.plates)),
+            "perception_s": t_perception,
+            "total_s": time.perf_counter() - t0,
+            "persons": float(len(people.ids())),
+            "shelf_events": float(len(events)),
+        }
+        return RunResult(
+            recording=rec.meta.name,
+            sessions=tuple(SessionInfo(s.session_id, s.account_id, s.token, s.entry_t_s, s.exit_t_s)
+                           for s in state.sessions.values()),
+            receipts=tuple(state.receipts),
+            shelf_events=tuple(events),
+            attributions=tuple(state.attributions),
+            review=tuple(state.review),
+            rejections={k: v for k, v in sorted(state.rejections.items()) if v},
+            stats=stats,
+        )
+
+    # ------------------------------------------------------------------ timeline
+    @staticmethod
+    def _timeline(rec: Recording, people: People, crossings: list[GateCrossing],
+                  events: list[ShelfEvent]) -> list[tuple[float, int, str, object]]:
+        items: list[tuple[float, int, str, object]] = []
+        for gate, t, token in zip(rec.scans.gate_id, rec.scans.t_s, rec.scans.token, strict=True):
+            items.append((float(t), 0, "scan", (float(t), str(token), str(gate))))
+        for pid in people.ids():
+            first = int(next(i for i, v in enumerate(people.person) if v == pid))
+            items.append((float(people.obs.t_s[first]), 1, "appear", (pid, float(people.obs.t_s[first]))))
+        for c in crossings:
+            items.append((c.t_s, 2 if c.kind == "entry" else 4, "cross", c))
+        for ev in events:
+            items.append((ev.t_end_s, 3, "shelf", ev))
+        items.sort(key=lambda x: (x[0], x[1]))
+        return items
+
+    # ------------------------------------------------------------------ gates and sessions
+    def _on_scan(self, state: _State, t: float, token: str, gate: str) -> None:
+        account = self.accounts.get(token)
+        if account is None:
+            state.rejections["scans: token matches no account"] += 1
+            log.warning("scan at %.2fs on gate %s: token %r matches no account; refused", t, gate, token[:12])
+            return
+        state.pending.append((t, token, gate))
+
+    def _on_appear(self, state: _State, rec: Recording, people: People, pid: int, t: float) -> None:
+        """A person first seen away from the entry: if a shopper's tracking was lost, this may be them."""
+        rows = people.person == pid
+        xy = people.obs.head_xyz_m[rows][0, :2].astype(float)
+        for g in rec.store.gates:
+            if g.kind == "entry" and _segment_distance(xy, g.a_xy_m, g.b_xy_m) < 1.0:
+                return
+        h = people.height_m.get(pid)
+        best, best_dh = None, self.params.adopt_max_height_m
+        for s in state.sessions.values():
+            if s.exit_t_s is not None or not self._vanished(people, s.person, t):
+                continue
+            hs = people.height_m.get(s.person)
+            if h is not None and hs is not None and abs(h - hs) <= best_dh:
+                best, best_dh = s, abs(h - hs)
+        if best is not None:
+            state.rejections["tracking: shopper re-identified after tracking loss"] += 1
+            state.by_person.pop(best.person, None)
+            best.person = pid
+            state.by_person[pid] = best.session_id
+            state.entered.add(pid)
+
+    @staticmethod
+    def _vanished(people: People, pid: int, t: float) -> bool:
+        rows = people.person == pid
+        if not rows.any():
+            return True
+        return float(people.obs.t_s[rows].max()) < t - 0.5
+
+    def _on_cross(self, state: _State, rec: Recording, c: GateCrossing) -> None:
+        if c.kind == "entry":
+            state.entered.add(c.person)
+            window = self.params.scan_link_window_s
+            for i, (t, token, _gate) in enumerate(state.pending):
+                if c.t_s - window <= t <= c.t_s:
+                    state.pending.pop(i)
+                    self._open(state, rec, c.person, token, c.t_s)
+                    return
+            state.rejections["entries: person entered without a scan"] += 1
+            return
+        sid = state.by_person.get(c.person)
+        if sid is not None and state.sessions[sid].exit_t_s is None:
+            self._close(state, rec, sid, c.t_s)
+
+    def _open(self, state: _State, rec: Recording, person: int, token: str, t: float) -> None:
+        sid = f"{rec.meta.name}/s{len(state.sessions) + 1}"
+        account = self.accounts[token]
+        state.sessions[sid] = _Session(sid, account, token, person, t)
+        state.by_person[person] = sid
+        if self.storage is not None:
+            self.storage.open_session(sid, account, rec.meta.name, t)
+
+    def _close(self, state: _State, rec: Recording, sid: str, t: float) -> None:
+        s = state.sessions[sid]
+        s.exit_t_s = t
+        receipt = make_receipt(rec.store, sid, s.account_id, s.cart, s.entry_t_s, t)
+        state.receipts.append(receipt)
+        if self.storage is not None:
+            self.storage.close_session(sid, t, receipt)
+
+    # ------------------------------------------------------------------ shelf events
+    def _on_shelf_event(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> None:
+        p = self.params
+        person_p = attribute_shopper(ev, rec.store, people, p.shopper)
+        session_p: dict[str | None, float] = {}
+        for pid, prob in person_p.items():
+            sid = state.by_person.get(pid)
+            if sid is not None and state.sessions[sid].exit_t_s is not None:
+                sid = None
+            session_p[sid] = session_p.get(sid, 0.0) + prob
+        sid, s_conf = max(session_p.items(), key=lambda kv: kv[1])
+        cart = state.sessions[sid].cart if sid is not None else {}
+        hyps = identify_products(ev, rec.store, state.live, cart, p.product)
+        best = hyps[0]
+        att = Attribution(
+            event_id=ev.event_id, t_s=ev.t_end_s, kind=ev.kind, items=best.items,
+            product_confidence=best.probability, session_id=sid, shopper_confidence=s_conf,
+            alternatives=tuple((h.describe(), round(h.probability, 4)) for h in hyps[1:4]),
+        )
+        state.attributions.append(att)
+        self._apply(state, ev, best, sid, att.confidence)
+        if att.confidence < p.review_threshold or sid is None or not best.items:
+            self._review(state, ev, att, hyps, session_p)
+
+    def _apply(self, state: _State, ev: ShelfEvent, best: Hypothesis, sid: str | None, conf: float) -> None:
+        main = ev.plates[max(range(len(ev.plates)), key=lambda i: abs(ev.plate_delta_g[i]))]
+        sign = -1 if ev.kind == "pick" else 1
+        for (upc, q), src in zip(best.items, best.sources, strict=False):
+            state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates, main)
+        if len(best.items) < len(best.sources):  # a pair of the same product merged into one item
+            upc, q = best.items[0]
+            if sign < 0:
+                state.live = state.live.take(best.sources[1], 1)
+        if sid is None:
+            return
+        s = state.sessions[sid]
+        for upc, q in best.items:
+            s.cart, unapplied = apply_line(s.cart, upc, -sign * q)
+            if unapplied:
+                state.rejections["carts: put-back of a unit the cart did not hold"] += -unapplied
+            if self.storage is not None:
+                self.storage.add_cart_line(sid, ev.event_id, upc, -sign * q, ev.t_end_s, conf)
+
+    def _review(self, state: _State, ev: ShelfEvent, att: Attribution, hyps: list[Hypothesis],
+                session_p: dict[str | None, float]) -> None:
+        reason = ("no shopper linked" if att.session_id is None else
+                  "unknown product" if not att.items else "low confidence")
+        item = ReviewItem(
+            event_id=ev.event_id, t_s=ev.t_end_s, reason=reason, confidence=round(att.confidence, 4),
+            evidence={
+                "shelf": f"{ev.gondola}.{ev.shelf}",
+                "plates": [str(p) for p in ev.plates],
+                "plate_delta_g": [round(d, 1) for d in ev.plate_delta_g],
+                "products": [(h.describe(), round(h.probability, 4)) for h in hyps[:4]],
+                "shoppers": [(k, round(v, 4)) for k, v in sorted(session_p.items(), key=lambda kv: -kv[1])[:4]],
+            },
+        )
+        state.review.append(item)
+        if self.storage is not None:
+            self.storage.add_review_item(item)
+
+
+def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance (m) from a point to the segment a-b on the floor."""
+    import numpy as np
+
+    p, a_, b_ = np.asarray(xy, float), np.asarray(a, float), np.asarray(b, float)
+    u = b_ - a_
+    k = float(np.clip(np.dot(p - a_, u) / np.dot(u, u), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a_ + k * u)))

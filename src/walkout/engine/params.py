@@ -1,0 +1,33 @@
+"""All engine parameters in one frozen bundle (defaults documented in docs/engine.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from walkout.events.shelf import ShelfEventParams
+from walkout.fusion.product import ProductParams
+from walkout.fusion.shopper import ShopperParams
+from walkout.perception.people.linker import LinkerParams
+from walkout.perception.weight.changes import WeightParams
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Parameters of every layer plus the engine's own decisions.
+
+    Attributes:
+        review_threshold: decisions with confidence below this go to the review list.
+        scan_link_window_s: a scan opens a session for the next person crossing the entry line
+            within this many seconds.
+        adopt_max_height_m: a person who appears inside the store (tracking was lost) takes over a
+            session whose person vanished, if their head heights differ by at most this.
+    """
+
+    weight: WeightParams = field(default_factory=WeightParams)
+    linker: LinkerParams = field(default_factory=LinkerParams)
+    shelf: ShelfEventParams = field(default_factory=ShelfEventParams)
+    product: ProductParams = field(default_factory=ProductParams)
+    shopper: ShopperParams = field(default_factory=ShopperParams)
+    review_threshold: float = 0.8
+    scan_link_window_s: float = 20.0
+    adopt_max_height_m: float = 0.12

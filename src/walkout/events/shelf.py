@@ -1,0 +1,197 @@
+"""Plate changes + hands at the shelf -> shelf events (pick / put-back) with settled changes.
+
+A shopper's interaction with a shelf often produces several plate activity intervals: a hand
+leaning on the shelf (a plateau, then a release), an item rested on the plate for a few seconds
+before it is lifted, two units taken one after the other, an item spanning two plates. Changes on
+one shelf are merged into one interaction when they overlap or follow within ``merge_gap_s``,
+when a tracked hand stayed at that shelf in between (the vision cue real stores use), or when a
+change is undone by the next one (a touch or lean without a hand seen). The merged interaction's
+change per plate is the settled level after it minus the settled level before it; it is then
+split into clusters of neighbouring plates (two shoppers at two ends of a shelf are two events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from walkout.core.store import PlateId, Store
+from walkout.events.types import ShelfEvent
+from walkout.perception.people.linker import People
+from walkout.perception.weight.changes import PlateChanges
+from walkout.perception.weight.grid import PlateGrid
+
+
+@dataclass(frozen=True)
+class ShelfEventParams:
+    """Parameters of shelf-event assembly (seconds, metres, grams)."""
+
+    merge_gap_s: float = 0.6
+    hand_reach_m: float = 0.35
+    hand_max_gap_s: float = 1.2
+    cancel_window_s: float = 4.0
+    cancel_tolerance_g: float = 10.0
+    neighbour_min_g: float = 4.0
+    min_event_g: float = 12.0
+    cluster_gap_plates: int = 2
+    level_window_s: float = 0.4
+
+
+@dataclass
+class _Group:
+    shelf: tuple[int, int]
+    t_start: float
+    t_end: float
+    rows: list[int]
+
+
+def shelf_hand_times(store: Store, people: People, reach_m: float) -> dict[tuple[int, int], NDArray[np.float64]]:
+    """Times (s) at which any tracked hand was within ``reach_m`` of each shelf's front strip.
+
+    The front strip of a shelf is its aisle-side edge (shelf-local y = 0), from the shelf
+    surface up to its clearance height; distances are measured in the shelf's frame.
+    """
+    obs = people.obs
+    hands = np.vstack([obs.left_hand_xyz_m, obs.right_hand_xyz_m]).astype(np.float64)
+    t = np.r_[obs.t_s, obs.t_s]
+    ok = np.all(np.isfinite(hands), axis=1)
+    hands, t = hands[ok], t[ok]
+    out: dict[tuple[int, int], NDArray[np.float64]] = {}
+    for s in store.shelves:
+        w2s = np.linalg.inv(store.world_from_shelf(s.gondola, s.index))
+        local = hands @ w2s[:3, :3].T + w2s[:3, 3]
+        dx = np.maximum(np.maximum(-local[:, 0], local[:, 0] - s.size_m[0]), 0)
+        dy = np.maximum(np.maximum(local[:, 1] - 0.15, -local[:, 1]), 0)
+        dz = np.maximum(np.maximum(-local[:, 2] - 0.05, local[:, 2] - s.size_m[2]), 0)
+        near = np.sqrt(dx * dx + dy * dy + dz * dz) <= reach_m
+        out[(s.gondola, s.index)] = np.sort(t[near])
+    return out
+
+
+def _hand_bridges(times: NDArray[np.float64], t0: float, t1: float, max_gap: float) -> bool:
+    if times.size == 0 or t1 <= t0:
+        return t1 <= t0
+    lo, hi = np.searchsorted(times, [t0, t1])
+    inside = times[lo:hi]
+    pts = np.r_[t0, inside, t1]
+    return inside.size > 0 and float(np.max(np.diff(pts))) <= max_gap
+
+
+def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: list[tuple[int, int]],
+                   hands: dict[tuple[int, int], NDArray[np.float64]], p: ShelfEventParams) -> list[_Group]:
+    groups: list[_Group] = []
+    order = np.lexsort((changes.t_start_s, shelf_of))
+    current: _Group | None = None
+    for i in order:
+        key = keys[shelf_of[i]]
+        ts, te = float(changes.t_start_s[i]), float(changes.t_end_s[i])
+        if current is not None and current.shelf == key and (
+            ts <= current.t_end + p.merge_gap_s
+            or _hand_bridges(hands.get(key, np.empty(0)), current.t_end, ts, p.hand_max_gap_s)
+        ):
+            current.t_end = max(current.t_end, te)
+            current.rows.append(int(i))
+            continue
+        current = _Group(key, ts, te, [int(i)])
+        groups.append(current)
+    return groups
+
+
+def _net(group: _Group, changes: PlateChanges) -> float:
+    return float(sum(changes.delta_g[r] for r in group.rows))
+
+
+def _cancel_pairs(groups: list[_Group], changes: PlateChanges, p: ShelfEventParams) -> list[_Group]:
+    """Merge a group with the next one on the same shelf when together they cancel out."""
+    out: list[_Group] = []
+    for g in groups:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.shelf == g.shelf
+            and g.t_start - prev.t_end <= p.cancel_window_s
+            and abs(_net(prev, changes) + _net(g, changes)) <= p.cancel_tolerance_g
+            and {int(changes.plate[r]) for r in prev.rows} & {int(changes.plate[r]) for r in g.rows}
+        ):
+            out[-1] = _Group(prev.shelf, prev.t_start, max(prev.t_end, g.t_end), prev.rows + g.rows)
+            continue
+        out.append(g)
+    return out
+
+
+def _plate_deltas(group: _Group, changes: PlateChanges, grid: PlateGrid, shelf_plates: list[int],
+                  p: ShelfEventParams) -> dict[int, float]:
+    """Settled change per plate over the group: exact levels for changed plates, medians for neighbours."""
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for r in sorted(group.rows, key=lambda r: changes.t_start_s[r]):
+        pl = int(changes.plate[r])
+        first.setdefault(pl, r)
+        last[pl] = r
+    deltas = {pl: float(changes.level_after_g[last[pl]] - changes.level_before_g[first[pl]]) for pl in first}
+    t = grid.t_s
+    b0, b1 = np.searchsorted(t, [group.t_start - p.level_window_s, group.t_start])
+    a0, a1 = np.searchsorted(t, [group.t_end, group.t_end + p.level_window_s])
+    if b1 > b0 and a1 > a0:
+        for pl in shelf_plates:
+            if pl in deltas:
+                continue
+            d = float(np.nanmedian(grid.mass_g[a0:a1, pl]) - np.nanmedian(grid.mass_g[b0:b1, pl]))
+            if abs(d) >= p.neighbour_min_g:
+                deltas[pl] = d
+    return deltas
+
+
+def _clusters(deltas: dict[int, float], store: Store, p: ShelfEventParams) -> list[list[int]]:
+    plates = sorted(deltas, key=lambda i: store.plates[i].id.plate)
+    out: list[list[int]] = []
+    for pl in plates:
+        num = store.plates[pl].id.plate
+        if out and num - store.plates[out[-1][-1]].id.plate <= p.cluster_gap_plates:
+            out[-1].append(pl)
+        else:
+            out.append([pl])
+    return out
+
+
+def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, people: People,
+                       params: ShelfEventParams = ShelfEventParams()) -> list[ShelfEvent]:
+    """Assemble shelf events from plate changes and hand positions.
+
+    Args:
+        changes: per-plate activity intervals (:func:`detect_plate_changes`).
+        grid: the plate readings they came from, shape (T, P).
+        store: the store (plate -> shelf, shelf geometry).
+        people: linked persons with hands (may be empty: merging then uses time only).
+        params: assembly parameters.
+
+    Returns:
+        Shelf events sorted by ``t_end_s`` with ids 0, 1, 2, ...
+    """
+    keys = sorted({(pl.id.gondola, pl.id.shelf) for pl in store.plates})
+    key_index = {k: i for i, k in enumerate(keys)}
+    plate_shelf = np.array([key_index[(pl.id.gondola, pl.id.shelf)] for pl in store.plates])
+    shelf_plates: dict[tuple[int, int], list[int]] = {k: [] for k in keys}
+    for i, pl in enumerate(store.plates):
+        shelf_plates[(pl.id.gondola, pl.id.shelf)].append(i)
+    hands = shelf_hand_times(store, people, params.hand_reach_m)
+    groups = _group_changes(changes, plate_shelf[changes.plate], keys, hands, params)
+    groups = _cancel_pairs(groups, changes, params)
+    raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float]]] = []
+    for g in groups:
+        deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
+        for cluster in _clusters(deltas, store, params):
+            net = sum(deltas[pl] for pl in cluster)
+            if abs(net) < params.min_event_g:
+                continue
+            sign = np.sign(net)
+            kept = [pl for pl in cluster if np.sign(deltas[pl]) == sign or abs(deltas[pl]) >= params.min_event_g]
+            raw.append((g.t_end, g.t_start, g.shelf, kept, deltas))
+    raw.sort(key=lambda r: (r[0], r[2]))
+    events = []
+    for i, (t_end, t_start, shelf, cluster, deltas) in enumerate(raw):
+        ids: list[PlateId] = [store.plates[pl].id for pl in cluster]
+        events.append(ShelfEvent(i, shelf[0], shelf[1], t_start, t_end, tuple(ids), tuple(deltas[pl] for pl in cluster)))
+    return events

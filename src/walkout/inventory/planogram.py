@@ -1,0 +1,116 @@
+"""The live (dynamic) planogram: what is on each plate now, including misplaced items.
+
+Starts from the store's operating planogram (facings with counts). A pick takes units from a
+*source* (a facing, or misplaced units lying on a plate); a put-back adds units to the product's
+own facing when it lands there, or records them as misplaced on the plate that received most of
+the weight, so a later pick from that plate can be that product. Counts never go negative: a
+pick the ledger did not expect is clamped and counted in ``unexpected_picks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from walkout.core.store import Facing, PlateId
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where units of a product can be taken from: a facing (index) or a misplaced plate."""
+
+    upc: str
+    plates: tuple[PlateId, ...]
+    count: int
+    facing: int | None = None
+
+    @property
+    def misplaced(self) -> bool:
+        return self.facing is None
+
+
+@dataclass(frozen=True)
+class LivePlanogram:
+    """Immutable live planogram; every update returns a new instance."""
+
+    facings: tuple[Facing, ...]
+    counts: tuple[int, ...]
+    misplaced: tuple[tuple[PlateId, str, int], ...] = ()
+    unexpected_picks: int = 0
+    _by_plate: dict[PlateId, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_facings(cls, facings: Iterable[Facing]) -> LivePlanogram:
+        fs = tuple(facings)
+        return cls(fs, tuple(f.count for f in fs))
+
+    def _plate_map(self) -> dict[PlateId, tuple[int, ...]]:
+        if not self._by_plate:
+            m: dict[PlateId, list[int]] = {}
+            for i, f in enumerate(self.facings):
+                for p in f.plates:
+                    m.setdefault(p, []).append(i)
+            self._by_plate.update({k: tuple(v) for k, v in m.items()})
+        return self._by_plate
+
+    def sources_near(self, plates: Iterable[PlateId]) -> list[Source]:
+        """Facings touching ``plates`` and misplaced units lying on them (counts may be 0)."""
+        plates = set(plates)
+        seen: set[int] = set()
+        out: list[Source] = []
+        pm = self._plate_map()
+        for p in sorted(plates):
+            for i in pm.get(p, ()):
+                if i not in seen:
+                    seen.add(i)
+                    f = self.facings[i]
+                    out.append(Source(f.upc, f.plates, self.counts[i], i))
+        for plate, upc, n in self.misplaced:
+            if plate in plates and n > 0:
+                out.append(Source(upc, (plate,), n, None))
+        return out
+
+    def facing_of(self, upc: str) -> list[int]:
+        """Indices of the facings of ``upc``."""
+        return [i for i, f in enumerate(self.facings) if f.upc == upc]
+
+    def take(self, source: Source, quantity: int) -> LivePlanogram:
+        """Remove ``quantity`` units from ``source`` (clamped at zero)."""
+        if source.facing is not None:
+            counts = list(self.counts)
+            have = counts[source.facing]
+            counts[source.facing] = max(have - quantity, 0)
+            return replace(self, counts=tuple(counts), unexpected_picks=self.unexpected_picks + max(quantity - have, 0),
+                           _by_plate=self._by_plate)
+        mis = []
+        short = quantity
+        for plate, upc, n in self.misplaced:
+            if short > 0 and upc == source.upc and plate in source.plates:
+                used = min(n, short)
+                short -= used
+                n -= used
+            if n > 0:
+                mis.append((plate, upc, n))
+        return replace(self, misplaced=tuple(mis), unexpected_picks=self.unexpected_picks + short, _by_plate=self._by_plate)
+
+    def put(self, upc: str, quantity: int, plates: tuple[PlateId, ...], main_plate: PlateId) -> LivePlanogram:
+        """Add ``quantity`` units of ``upc`` that landed on ``plates`` (most weight on ``main_plate``)."""
+        for i in self.facing_of(upc):
+            if set(self.facings[i].plates) & set(plates):
+                counts = list(self.counts)
+                counts[i] += quantity
+                return replace(self, counts=tuple(counts), _by_plate=self._by_plate)
+        mis = list(self.misplaced)
+        for k, (plate, u, n) in enumerate(mis):
+            if plate == main_plate and u == upc:
+                mis[k] = (plate, u, n + quantity)
+                break
+        else:
+            mis.append((main_plate, upc, quantity))
+        return replace(self, misplaced=tuple(mis), _by_plate=self._by_plate)
+
+    def stock_rows(self) -> list[tuple[str, str, int]]:
+        """(plate id "G.S.P", upc, units) rows: a facing's units are listed on its first plate."""
+        rows = [(str(f.plates[0]), f.upc, c) for f, c in zip(self.facings, self.counts, strict=True)]
+        rows += [(str(p), u, n) for p, u, n in self.misplaced]
+        return rows
