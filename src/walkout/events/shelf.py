@@ -29,9 +29,9 @@ class ShelfEventParams:
     """Parameters of shelf-event assembly (seconds, metres, grams)."""
 
     merge_gap_s: float = 0.6
-    hand_reach_m: float = 0.35
+    hand_reach_m: float = 0.2
     hand_max_gap_s: float = 1.2
-    cancel_window_s: float = 4.0
+    cancel_window_s: float = 3.5
     cancel_tolerance_g: float = 10.0
     neighbour_min_g: float = 4.0
     min_event_g: float = 12.0
@@ -104,7 +104,9 @@ def _net(group: _Group, changes: PlateChanges) -> float:
 
 
 def _cancel_pairs(groups: list[_Group], changes: PlateChanges, p: ShelfEventParams) -> list[_Group]:
-    """Merge a group with the next one on the same shelf when together they cancel out."""
+    """Merge a weight *increase* with the decrease that undoes it on the same shelf (a hand
+    leaning on the shelf, seen without a hand observation). A pick followed by its put-back is
+    two real events and is kept apart."""
     out: list[_Group] = []
     for g in groups:
         prev = out[-1] if out else None
@@ -112,6 +114,7 @@ def _cancel_pairs(groups: list[_Group], changes: PlateChanges, p: ShelfEventPara
             prev is not None
             and prev.shelf == g.shelf
             and g.t_start - prev.t_end <= p.cancel_window_s
+            and _net(prev, changes) > 0
             and abs(_net(prev, changes) + _net(g, changes)) <= p.cancel_tolerance_g
             and {int(changes.plate[r]) for r in prev.rows} & {int(changes.plate[r]) for r in g.rows}
         ):
@@ -123,25 +126,40 @@ def _cancel_pairs(groups: list[_Group], changes: PlateChanges, p: ShelfEventPara
 
 def _plate_deltas(group: _Group, changes: PlateChanges, grid: PlateGrid, shelf_plates: list[int],
                   p: ShelfEventParams) -> dict[int, float]:
-    """Settled change per plate over the group: exact levels for changed plates, medians for neighbours."""
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for r in sorted(group.rows, key=lambda r: changes.t_start_s[r]):
-        pl = int(changes.plate[r])
-        first.setdefault(pl, r)
-        last[pl] = r
-    deltas = {pl: float(changes.level_after_g[last[pl]] - changes.level_before_g[first[pl]]) for pl in first}
+    """Settled change per plate over the whole interaction: median reading just after it minus
+    median reading just before it (every plate of the shelf; the changed ones always kept)."""
+    changed = {int(changes.plate[r]) for r in group.rows}
     t = grid.t_s
-    b0, b1 = np.searchsorted(t, [group.t_start - p.level_window_s, group.t_start])
-    a0, a1 = np.searchsorted(t, [group.t_end, group.t_end + p.level_window_s])
-    if b1 > b0 and a1 > a0:
-        for pl in shelf_plates:
-            if pl in deltas:
-                continue
-            d = float(np.nanmedian(grid.mass_g[a0:a1, pl]) - np.nanmedian(grid.mass_g[b0:b1, pl]))
-            if abs(d) >= p.neighbour_min_g:
-                deltas[pl] = d
+    b0, b1 = np.searchsorted(t, [group.t_start - p.level_window_s, group.t_start - 0.02])
+    a0, a1 = np.searchsorted(t, [group.t_end - 0.1, group.t_end + p.level_window_s])
+    deltas: dict[int, float] = {}
+    if b1 <= b0 or a1 <= a0:  # at the very start or end of a recording: fall back to segment levels
+        for r in sorted(group.rows, key=lambda r: changes.t_start_s[r]):
+            pl = int(changes.plate[r])
+            deltas[pl] = deltas.get(pl, 0.0) + float(changes.delta_g[r])
+        return deltas
+    cols = np.array(shelf_plates)
+    d = np.nanmedian(grid.mass_g[a0:a1, cols], axis=0) - np.nanmedian(grid.mass_g[b0:b1, cols], axis=0)
+    for pl, dv in zip(shelf_plates, d, strict=True):
+        if pl in changed or abs(dv) >= p.neighbour_min_g:
+            deltas[pl] = float(dv)
     return deltas
+
+
+def _times(group: _Group, changes: PlateChanges, plates: list[int]) -> tuple[float, float]:
+    rows = [r for r in group.rows if int(changes.plate[r]) in plates]
+    if not rows:
+        return group.t_start, group.t_end
+    return float(min(changes.t_start_s[r] for r in rows)), float(max(changes.t_end_s[r] for r in rows))
+
+
+def _split_by_sign(cluster: list[int], deltas: dict[int, float], p: ShelfEventParams) -> list[list[int]]:
+    """A pick and a put-back on neighbouring plates in one interaction are two events."""
+    neg = [pl for pl in cluster if deltas[pl] < 0]
+    pos = [pl for pl in cluster if deltas[pl] > 0]
+    if sum(deltas[pl] for pl in neg) <= -p.min_event_g and sum(deltas[pl] for pl in pos) >= p.min_event_g:
+        return [neg, pos]
+    return [cluster]
 
 
 def _clusters(deltas: dict[int, float], store: Store, p: ShelfEventParams) -> list[list[int]]:
@@ -183,12 +201,14 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
     for g in groups:
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
         for cluster in _clusters(deltas, store, params):
-            net = sum(deltas[pl] for pl in cluster)
-            if abs(net) < params.min_event_g:
-                continue
-            sign = np.sign(net)
-            kept = [pl for pl in cluster if np.sign(deltas[pl]) == sign or abs(deltas[pl]) >= params.min_event_g]
-            raw.append((g.t_end, g.t_start, g.shelf, kept, deltas))
+            for part in _split_by_sign(cluster, deltas, params):
+                net = sum(deltas[pl] for pl in part)
+                if abs(net) < params.min_event_g:
+                    continue
+                sign = np.sign(net)
+                kept = [pl for pl in part if np.sign(deltas[pl]) == sign or abs(deltas[pl]) >= params.min_event_g]
+                t_start, t_end = _times(g, changes, kept)
+                raw.append((t_end, t_start, g.shelf, kept, deltas))
     raw.sort(key=lambda r: (r[0], r[2]))
     events = []
     for i, (t_end, t_start, shelf, cluster, deltas) in enumerate(raw):

@@ -28,7 +28,7 @@ class WeightParams:
     steady_std_g: float = 4.0
     min_steady: int = 20
     level_span_s: float = 1.0
-    min_change_g: float = 8.0
+    min_change_g: float = 3.0
 
 
 @dataclass(frozen=True)

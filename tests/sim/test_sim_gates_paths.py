@@ -1,0 +1,83 @@
+"""Gates (scan before entry, everybody exits) and walking paths (out of the gondolas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from walkout.core.store import Store
+from walkout.eval.truth import GroundTruth
+from walkout.io import Recording
+from walkout.sim import random_scenario
+from walkout.sim.paths import PathPlanner, gondola_footprints
+from walkout.sim.people import body_at
+from walkout.sim.pipeline import simulate_timeline
+from walkout.sim.schedule import Timeline
+
+
+@pytest.fixture(scope="module")
+def crowd(store: Store) -> tuple[Recording, GroundTruth, Timeline]:
+    return simulate_timeline(random_scenario(store, 6, 180.0, seed=33), store, seed=33)
+
+
+def test_every_shopper_scanned_before_crossing_the_entry(aifi_runs, crowd) -> None:
+    runs = [*aifi_runs.values(), crowd[:2]]
+    for rec, truth in runs:
+        scans = rec.scans
+        assert list(scans.gate_id) == ["entry"] * len(truth.shoppers)
+        assert np.all(np.diff(scans.t_s) >= 0)
+        for s in truth.shoppers:
+            (k,) = np.flatnonzero(scans.token == s.token)
+            assert 0.5 - 1e-9 <= s.entry_t_s - scans.t_s[k] <= 2.0 + 1e-9
+            assert 0 < scans.t_s[k] < s.entry_t_s < s.exit_t_s < rec.meta.duration_s
+
+
+def test_gate_crossings_in_the_body_paths(store: Store, crowd) -> None:
+    _, truth, tl = crowd
+    gates = {g.kind: g for g in store.gates}
+    for s, tr in zip(truth.shoppers, tl.shoppers, strict=True):
+        for t_cross, gate, sign in ((s.entry_t_s, gates["entry"], 1), (s.exit_t_s, gates["exit"], -1)):
+            xy = body_at(tr, np.array([t_cross - 0.1, t_cross, t_cross + 0.1]))[0]
+            assert xy[1, 1] == pytest.approx(gate.a_xy_m[1], abs=1e-9)
+            assert gate.a_xy_m[0] <= xy[1, 0] <= gate.b_xy_m[0]
+            assert sign * (xy[0, 1] - gate.a_xy_m[1]) < 0 < sign * (xy[2, 1] - gate.a_xy_m[1])
+        start = body_at(tr, np.array([tr.appear_t_s, tr.disappear_t_s]))[0]
+        assert np.allclose(start[:, 1], -2.6, atol=1e-6)
+        assert 0.85 <= tr.disappear_t_s - s.exit_t_s <= 1.15
+
+
+def test_people_streams_cover_each_visit(crowd) -> None:
+    rec, truth, tl = crowd
+    obs = rec.people
+    assert obs.t_s.min() <= min(s.scan_t_s for s in tl.shoppers)
+    for s in truth.shoppers:
+        assert np.any(np.abs(obs.t_s - s.entry_t_s) < 0.2) and np.any(np.abs(obs.t_s - s.exit_t_s) < 0.2)
+    outside = obs.head_xyz_m[:, 1] < -2.45
+    assert outside.any()
+
+
+def test_everybody_leaves_in_time_and_walks_between_gondolas(store: Store, crowd) -> None:
+    _, truth, tl = crowd
+    fps = gondola_footprints(store)
+    x0, y0, x1, y1 = store.floor_ltrb_m
+    for tr in tl.shoppers:
+        t = np.arange(tr.appear_t_s, tr.disappear_t_s, 0.05)
+        xy, face, _ = body_at(tr, t)
+        assert np.min([fp.distance(xy) for fp in fps]) > 0.2
+        assert np.all((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1))
+        assert np.allclose(np.hypot(*face.T), 1.0)
+        moves = np.hypot(*np.diff(xy, axis=0).T) / 0.05
+        assert moves.max() <= 1.4 + 1e-6
+    assert max(s.exit_t_s for s in truth.shoppers) < tl.duration_s
+
+
+def test_planner_detours_around_a_gondola(store: Store) -> None:
+    planner = PathPlanner(store)
+    straight = planner.path(np.array([-0.5, -2.0]), np.array([3.0, -0.4]))
+    assert len(straight) == 2
+    around = planner.path(np.array([4.7, -1.6]), np.array([4.7, 0.0]))  # gondola 5 is in between
+    assert len(around) > 2
+    fps = gondola_footprints(store)
+    for a, b in zip(around[:-1], around[1:], strict=True):
+        pts = a + np.linspace(0, 1, 50)[:, None] * (b - a)
+        assert np.min([fp.distance(pts) for fp in fps]) >= 0.25 - 1e-6
