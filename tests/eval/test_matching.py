@@ -9,11 +9,15 @@ from walkout.eval import EVENT_TOLERANCE_S, match_events
 from .fakes import SALT, pick, putback, shelf_event
 
 # (case, engine event (t_end_s, kind, shelf), truth event (t_s, kind, shelf), matched)
+# fakes: an engine event spans [t_end_s - 1.0, t_end_s], a true one [t_s - 1.5, t_s]; the
+# tolerance applies to the gap between the two intervals.
 PAIR_CASES = [
     ("same time", (10.0, "pick", (1, 1)), (10.0, "pick", (1, 1)), True),
-    ("engine late by the tolerance", (12.0, "pick", (1, 1)), (10.0, "pick", (1, 1)), True),
-    ("engine early by the tolerance", (8.0, "putback", (1, 1)), (10.0, "putback", (1, 1)), True),
-    ("just beyond the tolerance", (12.01, "pick", (1, 1)), (10.0, "pick", (1, 1)), False),
+    ("engine late, intervals overlap", (10.9, "pick", (1, 1)), (10.0, "pick", (1, 1)), True),
+    ("engine late by the tolerance", (13.0, "pick", (1, 1)), (10.0, "pick", (1, 1)), True),
+    ("engine early by the tolerance", (6.5, "putback", (1, 1)), (10.0, "putback", (1, 1)), True),
+    ("just beyond the tolerance (late)", (13.01, "pick", (1, 1)), (10.0, "pick", (1, 1)), False),
+    ("just beyond the tolerance (early)", (6.49, "pick", (1, 1)), (10.0, "pick", (1, 1)), False),
     ("other kind", (10.0, "putback", (1, 1)), (10.0, "pick", (1, 1)), False),
     ("other shelf of the gondola", (10.0, "pick", (1, 2)), (10.0, "pick", (1, 1)), False),
     ("same shelf index, other gondola", (10.0, "pick", (2, 1)), (10.0, "pick", (1, 1)), False),
@@ -34,11 +38,12 @@ def test_default_tolerance_is_two_seconds():
     assert EVENT_TOLERANCE_S == 2.0
 
 
-def test_engine_time_is_compared_with_truth_completion_time():
-    # t_start_s of the truth is 8.5 (fakes: t_s - 1.5); the engine's end time must be near t_s.
+def test_gap_between_intervals_is_what_the_tolerance_bounds():
+    # truth spans [8.5, 10]; an engine event ending at 12.0 spans [11, 12]: the gap is 1 s
     true = pick("A", SALT, 10.0)
     assert match_events([shelf_event(0, 12.0, "pick")], [true]).matched == 1
-    assert match_events([shelf_event(0, 12.0, "pick")], [true], tolerance_s=1.0).matched == 0
+    assert match_events([shelf_event(0, 12.0, "pick")], [true], tolerance_s=0.99).matched == 0
+    assert match_events([shelf_event(0, 12.0, "pick")], [true], tolerance_s=1.0).matched == 1
 
 
 def test_one_to_one_extra_engine_event_is_unmatched():

@@ -27,7 +27,7 @@ from walkout.fusion.shopper import attribute_shopper
 from walkout.inventory.planogram import LivePlanogram
 from walkout.io.recording import Recording
 from walkout.perception.people.gates import GateCrossing, detect_crossings
-from walkout.perception.people.linker import People, link_people
+from walkout.perception.people.linker import People, link_people, resolve_tangles
 from walkout.perception.weight.changes import detect_plate_changes
 from walkout.perception.weight.grid import to_grid
 
@@ -95,7 +95,7 @@ class Engine:
         store, p = rec.store, self.params
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
         changes = detect_plate_changes(grid, p.weight)
-        people = link_people(rec.people, p.linker)
+        people = resolve_tangles(link_people(rec.people, p.linker), p.reid)
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from walkout.events.shelf import ShelfEventParams
 from walkout.fusion.product import ProductParams
 from walkout.fusion.shopper import ShopperParams
-from walkout.perception.people.linker import LinkerParams
+from walkout.perception.people.linker import LinkerParams, ReidParams
 from walkout.perception.weight.changes import WeightParams
 
 
@@ -25,6 +25,7 @@ class EngineParams:
 
     weight: WeightParams = field(default_factory=WeightParams)
     linker: LinkerParams = field(default_factory=LinkerParams)
+    reid: ReidParams = field(default_factory=ReidParams)
     shelf: ShelfEventParams = field(default_factory=ShelfEventParams)
     product: ProductParams = field(default_factory=ProductParams)
     shopper: ShopperParams = field(default_factory=ShopperParams)

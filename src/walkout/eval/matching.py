@@ -80,14 +80,21 @@ def _truth_shelves(event: TruthEvent) -> frozenset[tuple[int, int]]:
 def _feasible(
     engine: Sequence[ShelfEvent], truth: Sequence[TruthEvent], tolerance_s: float
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """(E, T) mask of pairs that may match, and (E, T) absolute time differences in seconds."""
+    """(E, T) mask of pairs that may match, and (E, T) absolute end-time differences in seconds.
+
+    A pair may match when the engine's interval [t_start_s, t_end_s] and the true interval
+    [t_start_s, t_s] overlap or lie within ``tolerance_s`` of each other (a hand resting on the
+    shelf after the lift delays the settled time without changing the event)."""
     t_engine = np.array([e.t_end_s for e in engine], dtype=np.float64)
+    s_engine = np.array([e.t_start_s for e in engine], dtype=np.float64)
     t_truth = np.array([t.t_s for t in truth], dtype=np.float64)
+    s_truth = np.array([t.t_start_s for t in truth], dtype=np.float64)
     dt = np.abs(t_engine[:, None] - t_truth[None, :])
+    gap = np.maximum(np.maximum(s_engine[:, None] - t_truth[None, :], s_truth[None, :] - t_engine[:, None]), 0.0)
     shelves = [_truth_shelves(t) for t in truth]
     same = np.array([[(e.gondola, e.shelf) in s for s in shelves] for e in engine], dtype=bool).reshape(dt.shape)
     kinds = np.array([[e.kind == t.kind for t in truth] for e in engine], dtype=bool).reshape(dt.shape)
-    return same & kinds & (dt <= tolerance_s + _EPS_S), dt
+    return same & kinds & (gap <= tolerance_s + _EPS_S), dt
 
 
 def match_events(
@@ -101,7 +108,8 @@ def match_events(
         engine_events: the engine's shelf events (``RunResult.shelf_events``); times in seconds
             on the recording clock.
         truth_events: the true events (``GroundTruth.events``), same clock.
-        tolerance_s: largest allowed ``|engine.t_end_s - truth.t_s|`` in seconds.
+        tolerance_s: largest allowed gap in seconds between the engine's [t_start_s, t_end_s] and
+            the truth's [t_start_s, t_s] (0 when they overlap).
 
     Returns:
         An :class:`EventMatching` with a maximum number of pairs and, among those, the least

@@ -30,7 +30,7 @@ class ShelfEventParams:
 
     merge_gap_s: float = 0.6
     hand_reach_m: float = 0.2
-    hand_max_gap_s: float = 1.2
+    hand_max_gap_s: float = 0.8
     cancel_window_s: float = 3.5
     cancel_tolerance_g: float = 10.0
     neighbour_min_g: float = 4.0
@@ -153,6 +153,20 @@ def _times(group: _Group, changes: PlateChanges, plates: list[int]) -> tuple[flo
     return float(min(changes.t_start_s[r] for r in rows)), float(max(changes.t_end_s[r] for r in rows))
 
 
+def _change_time(grid: PlateGrid, plates: list[int], t_start: float, t_end: float, net: float) -> float:
+    """Last time the summed reading of ``plates`` crossed halfway between its levels (s)."""
+    t = grid.t_s
+    i0, i1 = np.searchsorted(t, [t_start - 0.2, t_end + 0.05])
+    if i1 - i0 < 3:
+        return t_end
+    s = np.nansum(grid.mass_g[i0:i1, plates].astype(np.float64), axis=1)
+    before = float(np.median(s[: max(3, min(12, len(s) // 4))]))
+    half = before + net / 2
+    side = (s - half) * np.sign(net) > 0  # True once past the midpoint
+    crossings = np.flatnonzero(~side[:-1] & side[1:])
+    return float(t[i0 + crossings[-1] + 1]) if crossings.size else t_end
+
+
 def _split_by_sign(cluster: list[int], deltas: dict[int, float], p: ShelfEventParams) -> list[list[int]]:
     """A pick and a put-back on neighbouring plates in one interaction are two events."""
     neg = [pl for pl in cluster if deltas[pl] < 0]
@@ -197,7 +211,7 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
     hands = shelf_hand_times(store, people, params.hand_reach_m)
     groups = _group_changes(changes, plate_shelf[changes.plate], keys, hands, params)
     groups = _cancel_pairs(groups, changes, params)
-    raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float]]] = []
+    raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float], float]] = []
     for g in groups:
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
         for cluster in _clusters(deltas, store, params):
@@ -208,10 +222,12 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
                 sign = np.sign(net)
                 kept = [pl for pl in part if np.sign(deltas[pl]) == sign or abs(deltas[pl]) >= params.min_event_g]
                 t_start, t_end = _times(g, changes, kept)
-                raw.append((t_end, t_start, g.shelf, kept, deltas))
+                t_change = _change_time(grid, kept, t_start, t_end, float(sum(deltas[pl] for pl in kept)))
+                raw.append((t_end, t_start, g.shelf, kept, deltas, t_change))
     raw.sort(key=lambda r: (r[0], r[2]))
     events = []
-    for i, (t_end, t_start, shelf, cluster, deltas) in enumerate(raw):
+    for i, (t_end, t_start, shelf, cluster, deltas, t_change) in enumerate(raw):
         ids: list[PlateId] = [store.plates[pl].id for pl in cluster]
-        events.append(ShelfEvent(i, shelf[0], shelf[1], t_start, t_end, tuple(ids), tuple(deltas[pl] for pl in cluster)))
+        events.append(ShelfEvent(i, shelf[0], shelf[1], t_start, t_end, tuple(ids),
+                                 tuple(deltas[pl] for pl in cluster), t_change))
     return events

@@ -19,6 +19,9 @@ class ShelfEvent:
         t_end_s: when the new level had settled (s).
         plates: plates whose level changed, in plate order.
         plate_delta_g: settled change per plate (grams; negative = weight left the shelf).
+        t_change_s: the moment the weight actually moved (last crossing of the midpoint between
+            the levels before and after; the lift of a pick, the release of a put-back), s.
+            Defaults to ``t_end_s``.
         delta_g: sum of ``plate_delta_g``.
         kind: ``"pick"`` if weight left the shelf, else ``"putback"``.
     """
@@ -30,6 +33,12 @@ class ShelfEvent:
     t_end_s: float
     plates: tuple[PlateId, ...]
     plate_delta_g: tuple[float, ...]
+    t_change_s: float | None = None
+
+    @property
+    def t_key_s(self) -> float:
+        """``t_change_s`` when known, else ``t_end_s``."""
+        return self.t_end_s if self.t_change_s is None else self.t_change_s
 
     @property
     def delta_g(self) -> float:

@@ -1,14 +1,19 @@
 """Product identification: a posterior over (product, quantity) hypotheses for a shelf event.
 
 Evidence (Bayes, in log space):
-- weight: the settled change |delta| ~ Normal(sum q_k m_k, sum q_k s_k^2 + s_meas^2), with m_k the
-  product's unit weight and s_k its item-to-item spread (AiFi products.json weights; spread 1.5%);
+- weight: plates are grouped by the hypothesis' sources (a facing or misplaced units); each
+  group's settled change ~ Normal(sum q_k m_k, sum q_k s_k^2 + n_plates s_meas^2), with m_k the
+  product's unit weight and s_k its item-to-item spread (AiFi products.json weights; spread
+  1.5%); a changed plate no source sits on is a stray (mostly Normal(0, stray_sigma), else
+  anything) — so two products taken at once from two plates are told from two units of one;
 - place: a pick can only take units that the live planogram has on (or next to) the changed
   plates, including misplaced items; a put-back is most likely a unit the shopper carries, put on
   its own facing (or elsewhere: a misplaced item);
 - a prior on the number of units (one unit is the usual case; 2-3 at once happen) and on
   two-product grabs.
-An explicit *unknown* hypothesis with a flat weight density catches changes nothing explains.
+An explicit *unknown* hypothesis (a flat density ``unknown_density`` for each changed plate)
+catches changes nothing explains; every hypothesis is a density over the same per-plate changes,
+so hypotheses with different numbers of plate groups compare fairly.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ class ProductParams:
     max_units: int = 3
     unit_prior: tuple[float, float, float] = (0.80, 0.15, 0.05)
     pair_prior: float = 0.05
-    adjacent_factor: float = 0.3
-    uncovered_factor: float = 0.15
+    adjacent_factor: float = 0.05
+    stray_sigma_g: float = 4.0
+    stray_prob: float = 0.1
     empty_source_factor: float = 0.02
     misplaced_put_factor: float = 0.4
     foreign_put_factor: float = 0.05
@@ -66,11 +72,42 @@ def _place_factor(src_plates: tuple[PlateId, ...], event_plates: tuple[PlateId, 
     return 0.0
 
 
-def _uncovered(ev: ShelfEvent, sources: tuple[Source, ...]) -> int:
-    """Plates carrying > 25% of the change that no source of the hypothesis sits on."""
+def _effective_plates(src: Source, ev_plates: tuple[PlateId, ...]) -> frozenset[int]:
+    """Event plates (plate numbers) a source's units could have loaded: its own, else neighbours."""
+    ev = {p.plate for p in ev_plates}
+    own = {p.plate for p in src.plates} & ev
+    if own:
+        return frozenset(own)
+    return frozenset(e for e in ev if any(abs(e - p.plate) <= 1 for p in src.plates))
+
+
+def _weight_loglik(ev: ShelfEvent, store: Store, combo: list[tuple[Source, float, int]], p: ProductParams) -> float:
+    """log p(plate changes | hypothesis): sources whose plates overlap form groups; each group's
+    observed change must match its units' weight; plates no source sits on should not move."""
+    obs = {pl.plate: abs(d) for pl, d in zip(ev.plates, ev.plate_delta_g, strict=True)}
+    groups: list[tuple[set[int], float, float]] = []  # (plates, expected g, item variance)
+    for src, _place, q in combo:
+        prod = store.product_by_upc[src.upc]
+        plates = set(_effective_plates(src, ev.plates))
+        mu, var = q * prod.mass_g, q * prod.mass_sigma_g**2
+        for g in [g for g in groups if g[0] & plates]:
+            groups.remove(g)
+            plates |= g[0]
+            mu, var = mu + g[1], var + g[2]
+        groups.append((plates, mu, var))
+    log_l = 0.0
+    for plates, mu, var in groups:
+        o = sum(obs[x] for x in plates)
+        log_l += _log_normal(o, mu, var + len(plates) * p.meas_sigma_g**2)
+        # how the group's weight splits over its plates is not modelled: uniform over the splits
+        log_l += (len(plates) - 1) * -math.log(max(o, 10.0))
+    covered = set().union(*(g[0] for g in groups)) if groups else set()
     total = abs(ev.delta_g) or 1.0
-    covered = {p.plate for s in sources for p in s.plates}
-    return sum(1 for p, d in zip(ev.plates, ev.plate_delta_g, strict=True) if abs(d) > 0.25 * total and p.plate not in covered)
+    for x, o in obs.items():
+        if x not in covered:
+            stray = (1 - p.stray_prob) * math.exp(_log_normal(o, 0.0, p.stray_sigma_g**2)) + p.stray_prob / total
+            log_l += math.log(stray)
+    return log_l
 
 
 def _pick_candidates(ev: ShelfEvent, live: LivePlanogram, p: ProductParams) -> list[tuple[Source, float]]:
@@ -99,19 +136,12 @@ def _put_candidates(ev: ShelfEvent, live: LivePlanogram, cart: Mapping[str, int]
 
 
 def _score(ev: ShelfEvent, store: Store, combo: list[tuple[Source, float, int]], p: ProductParams, pick: bool) -> float:
-    mu = 0.0
-    var = p.meas_sigma_g**2
     log_s = 0.0
     for src, place, q in combo:
-        prod = store.product_by_upc[src.upc]
-        mu += q * prod.mass_g
-        var += q * prod.mass_sigma_g**2
         log_s += math.log(place)
         if pick and src.count < q:
             log_s += math.log(p.empty_source_factor)
-    log_s += _log_normal(abs(ev.delta_g), mu, var)
-    log_s += _uncovered(ev, tuple(s for s, _, _ in combo)) * math.log(p.uncovered_factor)
-    return log_s
+    return log_s + _weight_loglik(ev, store, combo, p)
 
 
 def identify_products(ev: ShelfEvent, store: Store, live: LivePlanogram, cart: Mapping[str, int] | None = None,
@@ -144,7 +174,7 @@ def identify_products(ev: ShelfEvent, store: Store, live: LivePlanogram, cart: M
         if s1.upc == s2.upc:
             items = ((s1.upc, 2),)
         hyps.append(Hypothesis(items, (s1, s2), s))
-    hyps.append(Hypothesis((), (), math.log(params.unknown_density)))
+    hyps.append(Hypothesis((), (), len(ev.plates) * math.log(params.unknown_density)))
     top = max(h.log_score for h in hyps)
     z = sum(math.exp(h.log_score - top) for h in hyps)
     ranked = [Hypothesis(h.items, h.sources, h.log_score, math.exp(h.log_score - top) / z) for h in hyps]

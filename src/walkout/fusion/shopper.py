@@ -1,7 +1,7 @@
 """Who did it: the probability of each linked person for a shelf event, from hand positions.
 
 For every person, the closest approach of either hand to the event's plates (their aisle-side
-front edge) during the event window is turned into a likelihood with a Gaussian of width
+front edge) around the moment the weight moved (``t_change_s``: the lift or the release) is turned into a likelihood with a Gaussian of width
 ``hand_sigma_m``; a person whose hands were not seen falls back to their head position minus an
 arm's reach, with a penalty. Normalising over persons gives the probability. This is the
 "closest hand" rule of weight-plus-vision checkout systems (e.g. the AutoCheckout baselines),
@@ -24,8 +24,8 @@ from walkout.perception.people.linker import People
 class ShopperParams:
     """Attribution parameters (metres, seconds)."""
 
-    before_s: float = 1.5
-    after_s: float = 0.5
+    before_s: float = 0.8
+    after_s: float = 0.3
     hand_sigma_m: float = 0.15
     arm_reach_m: float = 0.75
     head_penalty: float = 0.2
@@ -54,7 +54,7 @@ def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
         did it", whose weight is that of a hand ``nobody_distance_m`` away). Only ``{-1: 1.0}``
         if nobody was observed in the window.
     """
-    rows = people.rows_between(ev.t_start_s - params.before_s, ev.t_end_s + params.after_s)
+    rows = people.rows_between(ev.t_key_s - params.before_s, ev.t_key_s + params.after_s)
     nobody = -0.5 * (params.nobody_distance_m / params.hand_sigma_m) ** 2
     if rows.stop <= rows.start:
         return {-1: 1.0}

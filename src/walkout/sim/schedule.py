@@ -190,17 +190,19 @@ class _Scheduler:
         a, b, n = (np.array(x, float) for x in (gate.a_xy_m, gate.b_xy_m, gate.inward_xy))
         n = n / np.linalg.norm(n)
         t_prev = self.u(self.p.first_appear_s)
+        gate_free = -np.inf  # one scanner, one lane: the next token is read once the last shopper is through
         for sh in self.scenario.shoppers:
             appear = sh.enter_after_s if sh.enter_after_s > 0 else t_prev
             t_prev = appear + self.u(self.p.stagger_s)
             p = a + self.u((0.15, 0.85)) * (b - a)
             tr = _Track(p - 0.3 * n, appear, self.u(self.p.speed_mps), n, self.p.speed_mps)
             tr.go(np.array([p - 0.15 * n]), self.rng)
-            scan = tr.t + self.u(self.p.scan_fumble_s)
+            scan = max(tr.t + self.u(self.p.scan_fumble_s), gate_free + self.u(self.p.scan_fumble_s))
             cross = scan + self.u(self.p.scan_before_cross_s)
             tr.stay(cross - 0.15 / tr.speed)
             tr.go(np.array([p]), None)
             entry = tr.t
+            gate_free = entry
             tr.go(np.array([p + 0.35 * n]), self.rng)
             self.tracks.append(tr)
             self.gate_times.append({"appear": appear, "scan": scan, "entry": entry})

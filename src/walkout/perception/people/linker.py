@@ -4,8 +4,11 @@ The external ceiling tracker's ids swap when two people come close. The linker i
 except as a weak hint and assigns each frame's observations to persons by optimal assignment
 (Hungarian, ``scipy.optimize.linear_sum_assignment``) on a cost of predicted-position distance
 plus head-height difference (height is a soft appearance cue; no face or biometric template is
-kept). Persons closer than ``tangle_m`` are flagged *tangled* (low-confidence) for those frames,
-as in the tangled-state handling of multi-target trackers (e.g. ByteTrack's low-score stage).
+kept). Each person's floor position is smoothed and predicted with an alpha-beta filter (the
+steady-state constant-velocity Kalman filter; Benedict & Bordner 1962), so two people whose paths
+cross keep their identities by their motion. Persons closer than ``tangle_m`` are flagged
+*tangled* (low-confidence) for those frames, as in the tangled-state handling of multi-target
+trackers.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ class LinkerParams:
     """Linker parameters (metres, seconds)."""
 
     gate_m: float = 1.0
-    height_weight: float = 3.0
-    id_bonus_m: float = 0.05
+    height_weight: float = 1.0
+    id_bonus_m: float = 0.02
     max_unseen_s: float = 3.0
     tangle_m: float = 0.6
-    velocity_alpha: float = 0.5
+    alpha: float = 0.5
+    beta: float = 0.1
+    max_speed_mps: float = 2.5
     height_alpha: float = 0.1
 
 
@@ -117,10 +122,14 @@ def link_people(obs: PersonObservations, params: LinkerParams = LinkerParams()) 
                 next_id += 1
                 continue
             tr = tracks[assigned[j]]
-            dt = max(t - tr.last_t, 1e-3)
-            v_new = (xy[j] - tr.xy) / dt
-            tr.v = (1 - params.velocity_alpha) * tr.v + params.velocity_alpha * v_new
-            tr.xy = xy[j].copy()
+            dt = min(max(t - tr.last_t, 1e-3), 1.0)
+            pred = tr.xy + tr.v * dt
+            resid = xy[j] - pred
+            tr.xy = pred + params.alpha * resid
+            tr.v = tr.v + (params.beta / dt) * resid
+            speed = float(np.linalg.norm(tr.v))
+            if speed > params.max_speed_mps:
+                tr.v *= params.max_speed_mps / speed
             tr.height = (1 - params.height_alpha) * tr.height + params.height_alpha * float(z[j])
             tr.tracker_id, tr.last_t = int(tid[j]), t
         for j in range(b - a):
@@ -132,3 +141,86 @@ def link_people(obs: PersonObservations, params: LinkerParams = LinkerParams()) 
             np.fill_diagonal(d, np.inf)
             tangled[a:b] = d.min(axis=1) < params.tangle_m
     return People(obs, person, tangled, heights)
+
+
+@dataclass(frozen=True)
+class ReidParams:
+    """Re-identification after a tangled state (metres, seconds)."""
+
+    tangle_m: float = 0.35
+    join_gap_s: float = 0.5
+    window_s: float = 3.0
+    rows: int = 30
+    min_rows: int = 8
+    margin_m: float = 0.015
+
+
+def _tangle_episodes(people: People, p: ReidParams) -> list[tuple[int, int, float, float, float]]:
+    """(a, b, t_start, t_end, t_closest) for every time two persons were within ``tangle_m``."""
+    obs = people.obs
+    bounds = np.flatnonzero(np.r_[True, obs.t_s[1:] != obs.t_s[:-1], True])
+    close: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for a0, b0 in zip(bounds[:-1], bounds[1:], strict=False):
+        if b0 - a0 < 2:
+            continue
+        xy = obs.head_xyz_m[a0:b0, :2].astype(np.float64)
+        d = np.linalg.norm(xy[:, None] - xy[None, :], axis=2)
+        ii, jj = np.nonzero(np.triu(d < p.tangle_m, 1))
+        for i, j in zip(ii, jj, strict=True):
+            pa, pb = sorted((int(people.person[a0 + i]), int(people.person[a0 + j])))
+            close.setdefault((pa, pb), []).append((float(obs.t_s[a0]), float(d[i, j])))
+    episodes = []
+    for (pa, pb), hits in close.items():
+        start, best_t, best_d, last = hits[0][0], hits[0][0], hits[0][1], hits[0][0]
+        for t, d in hits[1:] + [(np.inf, 0.0)]:
+            if t - last > p.join_gap_s:
+                episodes.append((pa, pb, start, last, best_t))
+                start, best_t, best_d = t, t, d
+            elif d < best_d:
+                best_t, best_d = t, d
+            last = t
+    return sorted(episodes, key=lambda e: e[3])
+
+
+def _median_height(people: People, person: np.ndarray, pid: int, t: float, before: bool, p: ReidParams) -> float | None:
+    """Median head height of the person's ``rows`` observations just before (or after) ``t``."""
+    ts = people.obs.t_s
+    sel = np.flatnonzero((person == pid) & ((ts < t) if before else (ts > t)))
+    sel = sel[-p.rows:] if before else sel[: p.rows]
+    if sel.size < p.min_rows or abs(float(ts[sel[-1 if before else 0]]) - t) > p.window_s:
+        return None
+    return float(np.median(people.obs.head_xyz_m[sel, 2]))
+
+
+def resolve_tangles(people: People, params: ReidParams = ReidParams()) -> People:
+    """Re-identify persons after each tangled state by their head height before it.
+
+    When two persons have been within ``tangle_m`` of each other, their identities after they
+    separate are compared with their appearance before (median head height of their last
+    ``rows`` observations before and first ``rows`` after); if swapping the two explains the heights better by ``margin_m``, the
+    labels are swapped from the moment they were closest. No face or image is used.
+
+    Args:
+        people: linked persons (from :func:`link_people`).
+        params: re-identification parameters.
+
+    Returns:
+        A new People with corrected person ids (and re-estimated heights).
+    """
+    person = people.person.copy()
+    t = people.obs.t_s
+    for a, b, t0, t1, t_split in _tangle_episodes(people, params):
+        za0 = _median_height(people, person, a, t0, True, params)
+        zb0 = _median_height(people, person, b, t0, True, params)
+        za1 = _median_height(people, person, a, t1, False, params)
+        zb1 = _median_height(people, person, b, t1, False, params)
+        if None in (za0, zb0, za1, zb1):
+            continue
+        keep = abs(za0 - za1) + abs(zb0 - zb1)  # type: ignore[operator]
+        swap = abs(za0 - zb1) + abs(zb0 - za1)  # type: ignore[operator]
+        if swap + params.margin_m < keep:
+            after = t >= t_split
+            ma, mb = after & (person == a), after & (person == b)
+            person[ma], person[mb] = b, a
+    heights = {int(k): float(np.median(people.obs.head_xyz_m[person == k, 2])) for k in np.unique(person)}
+    return People(people.obs, person, people.tangled, heights)

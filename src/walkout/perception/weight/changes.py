@@ -2,7 +2,8 @@
 
 Method: a plate is *steady* at tick t when the standard deviation of its last ``window``
 readings is below ``steady_std_g`` (noise of a load cell is ~1.5 g; a settling oscillation or a
-hand on the shelf is far larger). Steady runs of at least ``min_steady`` ticks are *settled
+hand on the shelf is far larger) and their mean differs from the previous window's mean by less
+than ``max_step_g`` (which catches slow ramps). Steady runs of at least ``min_steady`` ticks are *settled
 segments*; each gap between two settled segments of a plate is an *activity interval* whose
 change is the difference of the two settled levels (each the mean over up to ``level_span_s``
 next to the gap). This is the classic step detection used on load-cell shelves (e.g. the
@@ -29,6 +30,7 @@ class WeightParams:
     min_steady: int = 20
     level_span_s: float = 1.0
     min_change_g: float = 3.0
+    max_step_g: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,12 @@ def steady_mask(mass_g: NDArray[np.float32], params: WeightParams) -> NDArray[np
     s2 = c2[w:] - c2[:-w]
     var = np.maximum(s2 / w - (s1 / w) ** 2, 0.0)
     ok = (var < params.steady_std_g**2) & ((cn[w:] - cn[:-w]) == 0)
+    # a slow ramp (an item eased off the plate) has a small variance in every window but its
+    # mean moves: compare each window's mean with the window just before it
+    mean = s1 / w
+    step = np.zeros_like(ok)
+    step[w:] = np.abs(mean[w:] - mean[:-w]) >= params.max_step_g
+    ok &= ~step
     steady[w - 1 :] = ok
     return steady
 
