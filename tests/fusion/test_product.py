@@ -50,8 +50,8 @@ def test_put_back_prefers_the_shoppers_cart_even_on_a_wrong_facing(store, live):
 
 
 def test_misplaced_unit_can_be_picked_from_its_new_plate(store, live):
-    moved = live.put(JALAPENO, 1, (PlateId(2, 6, 3),), PlateId(2, 6, 3))
-    assert (PlateId(2, 6, 3), JALAPENO, 1) in moved.misplaced
+    moved = live.put(JALAPENO, 1, (PlateId(2, 6, 3),))
+    assert ((PlateId(2, 6, 3),), JALAPENO, 1) in moved.misplaced
     hyps = identify_products(ev(["2.6.3"], [-62.2]), store, moved)
     names = {h.items for h in hyps[:2]}
     assert ((JALAPENO, 1),) in names and ((SEA_SALT, 1),) in names

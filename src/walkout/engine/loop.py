@@ -18,6 +18,7 @@ from typing import Protocol
 
 from walkout.carts.cart import Cart, apply_line
 from walkout.carts.receipt import Receipt, make_receipt
+from walkout.core.store import PlateId
 from walkout.engine.params import EngineParams
 from walkout.engine.result import Attribution, ReviewItem, RunResult, SessionInfo
 from walkout.events.shelf import build_shelf_events
@@ -67,6 +68,8 @@ class _State:
     sessions: dict[str, _Session] = field(default_factory=dict)
     by_person: dict[int, str] = field(default_factory=dict)
     entered: set[int] = field(default_factory=set)
+    events: list[ShelfEvent] = field(default_factory=list)
+    deferred: dict[int, ShelfEvent] = field(default_factory=dict)
     attributions: list[Attribution] = field(default_factory=list)
     review: list[ReviewItem] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
@@ -99,7 +102,7 @@ class Engine:
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0
-        state = _State(live=LivePlanogram.from_facings(rec.meta.planogram))
+        state = _State(live=LivePlanogram.from_facings(rec.meta.planogram), events=list(events))
         state.rejections.update(rec.rejections)
         for _t, _rank, kind, item in self._timeline(rec, people, crossings, events):
             if kind == "scan":
@@ -225,6 +228,8 @@ class Engine:
     # ------------------------------------------------------------------ shelf events
     def _on_shelf_event(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> None:
         p = self.params
+        if ev.event_id in state.deferred:
+            ev = merge_events(state.deferred.pop(ev.event_id), ev)
         person_p = attribute_shopper(ev, rec.store, people, p.shopper)
         session_p: dict[str | None, float] = {}
         for pid, prob in person_p.items():
@@ -236,6 +241,12 @@ class Engine:
         cart = state.sessions[sid].cart if sid is not None else {}
         hyps = identify_products(ev, rec.store, state.live, cart, p.product)
         best = hyps[0]
+        if not best.items:
+            cont = self._continuation(state, ev)
+            if cont is not None:  # an item still resting on the plate: wait for the rest of the change
+                state.deferred[cont.event_id] = ev
+                state.rejections["events: unexplained change merged with its continuation"] += 1
+                return
         att = Attribution(
             event_id=ev.event_id, t_s=ev.t_end_s, kind=ev.kind, items=best.items,
             product_confidence=best.probability, session_id=sid, shopper_confidence=s_conf,
@@ -246,11 +257,23 @@ class Engine:
         if att.confidence < p.review_threshold or sid is None or not best.items:
             self._review(state, ev, att, hyps, session_p)
 
+    def _continuation(self, state: _State, ev: ShelfEvent) -> ShelfEvent | None:
+        """The next event on the same shelf, same direction, same or neighbouring plates, soon after."""
+        near = {pl.plate + d for pl in ev.plates for d in (-1, 0, 1)}
+        for nxt in state.events:
+            if nxt.t_end_s <= ev.t_end_s or nxt.event_id == ev.event_id:
+                continue
+            if nxt.t_start_s - ev.t_end_s > self.params.continuation_s:
+                continue
+            if (nxt.gondola, nxt.shelf) == (ev.gondola, ev.shelf) and nxt.kind == ev.kind and \
+                    near & {pl.plate for pl in nxt.plates}:
+                return nxt
+        return None
+
     def _apply(self, state: _State, ev: ShelfEvent, best: Hypothesis, sid: str | None, conf: float) -> None:
-        main = ev.plates[max(range(len(ev.plates)), key=lambda i: abs(ev.plate_delta_g[i]))]
         sign = -1 if ev.kind == "pick" else 1
         for (upc, q), src in zip(best.items, best.sources, strict=False):
-            state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates, main)
+            state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates)
         if len(best.items) < len(best.sources):  # a pair of the same product merged into one item
             upc, q = best.items[0]
             if sign < 0:
@@ -292,3 +315,14 @@ def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]
     u = b_ - a_
     k = float(np.clip(np.dot(p - a_, u) / np.dot(u, u), 0.0, 1.0))
     return float(np.linalg.norm(p - (a_ + k * u)))
+
+
+def merge_events(first: ShelfEvent, second: ShelfEvent) -> ShelfEvent:
+    """One shelf event from two consecutive parts of the same change (per-plate deltas summed)."""
+    deltas: dict[PlateId, float] = {}
+    for e in (first, second):
+        for pl, d in zip(e.plates, e.plate_delta_g, strict=True):
+            deltas[pl] = deltas.get(pl, 0.0) + d
+    plates = tuple(sorted(deltas))
+    return ShelfEvent(second.event_id, second.gondola, second.shelf, min(first.t_start_s, second.t_start_s),
+                      second.t_end_s, plates, tuple(deltas[pl] for pl in plates), second.t_change_s)

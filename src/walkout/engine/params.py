@@ -21,6 +21,9 @@ class EngineParams:
             within this many seconds.
         adopt_max_height_m: a person who appears inside the store (tracking was lost) takes over a
             session whose person vanished, if their head heights differ by at most this.
+        continuation_s: a change no product explains waits for a continuation (same shelf, same
+            direction, neighbouring plates) starting within this many seconds, and is decided
+            together with it (an item rested on the plate, then lifted).
     """
 
     weight: WeightParams = field(default_factory=WeightParams)
@@ -32,3 +35,4 @@ class EngineParams:
     review_threshold: float = 0.8
     scan_link_window_s: float = 20.0
     adopt_max_height_m: float = 0.12
+    continuation_s: float = 8.0

@@ -126,7 +126,7 @@ def _put_candidates(ev: ShelfEvent, live: LivePlanogram, cart: Mapping[str, int]
     for upc, q in cart.items():
         if q <= 0 or upc not in store.product_by_upc:
             continue
-        own = [i for i in live.facing_of(upc) if _place_factor(live.facings[i].plates, ev.plates, 0.0) > 0]
+        own = [i for i in live.facing_of(upc) if set(ev.plates) <= set(live.facings[i].plates)]
         src = Source(upc, ev.plates, q, own[0] if own else None)
         out[upc] = (src, 1.0 if own else p.misplaced_put_factor)
     for s, f in _pick_candidates(ev, live, p):

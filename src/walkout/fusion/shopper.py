@@ -1,8 +1,9 @@
 """Who did it: the probability of each linked person for a shelf event, from hand positions.
 
 For every person, the closest approach of either hand to the event's plates (their aisle-side
-front edge) around the moment the weight moved (``t_change_s``: the lift or the release) is turned into a likelihood with a Gaussian of width
-``hand_sigma_m``; a person whose hands were not seen falls back to their head position minus an
+front edge or centre) in a window around the moment the weight moved (``t_change_s``: the lift or
+the release), lengthened by 0.12 m per second away from that moment and by 0.15 m for a hand
+hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; a person whose hands were not seen falls back to their head position minus an
 arm's reach, with a penalty. Normalising over persons gives the probability. This is the
 "closest hand" rule of weight-plus-vision checkout systems (e.g. the AutoCheckout baselines),
 made probabilistic so that near ties go to review.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from walkout.core.frames import PersonObservations
 from walkout.core.store import Store
 from walkout.events.types import ShelfEvent
 from walkout.perception.people.linker import People
@@ -24,8 +26,11 @@ from walkout.perception.people.linker import People
 class ShopperParams:
     """Attribution parameters (metres, seconds)."""
 
-    before_s: float = 0.8
-    after_s: float = 0.3
+    before_s: float = 2.0
+    after_s: float = 1.0
+    time_penalty_mps: float = 0.12
+    rest_radius_m: float = 0.3
+    rest_penalty_m: float = 0.15
     hand_sigma_m: float = 0.15
     arm_reach_m: float = 0.75
     head_penalty: float = 0.2
@@ -37,6 +42,29 @@ def _targets(ev: ShelfEvent, store: Store) -> np.ndarray:
     pts = [store.plate_front_m(p) for p in ev.plates]
     pts += [store.plate_center_m(p) for p in ev.plates]
     return np.array(pts)
+
+
+def _hand_distances(obs: PersonObservations, sel: np.ndarray, tgt: np.ndarray, t_key: float,
+                    params: ShopperParams) -> float | None:
+    """Effective closest approach (m) of a person's hands to the targets, or None if no hand seen.
+
+    Each sighting's distance is increased by ``time_penalty_mps`` per second away from the moment
+    the weight moved, and by ``rest_penalty_m`` when the hand hangs by the body (within
+    ``rest_radius_m`` of the head on the floor plane): a hand at rest is not reaching.
+    """
+    head = obs.head_xyz_m[sel].astype(np.float64)
+    dt = np.abs(obs.t_s[sel] - t_key)
+    best = np.inf
+    for hands in (obs.left_hand_xyz_m[sel], obs.right_hand_xyz_m[sel]):
+        h = hands.astype(np.float64)
+        ok = np.all(np.isfinite(h), axis=1)
+        if not ok.any():
+            continue
+        d = np.min(np.linalg.norm(h[ok, None, :] - tgt[None, :, :], axis=2), axis=1)
+        resting = np.linalg.norm(h[ok, :2] - head[ok, :2], axis=1) < params.rest_radius_m
+        d = d + params.time_penalty_mps * dt[ok] + params.rest_penalty_m * resting
+        best = min(best, float(d.min()))
+    return None if not np.isfinite(best) else best
 
 
 def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
@@ -64,11 +92,9 @@ def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
     scores: dict[int, float] = {-1: nobody}
     for k in np.unique(pid):
         sel = np.flatnonzero(pid == k) + rows.start
-        hands = np.vstack([obs.left_hand_xyz_m[sel], obs.right_hand_xyz_m[sel]]).astype(np.float64)
-        hands = hands[np.all(np.isfinite(hands), axis=1)]
-        if hands.size:
-            d = float(np.min(np.linalg.norm(hands[:, None, :] - tgt[None, :, :], axis=2)))
-            log_l = -0.5 * (d / params.hand_sigma_m) ** 2
+        d_hand = _hand_distances(obs, sel, tgt, ev.t_key_s, params)
+        if d_hand is not None:
+            log_l = -0.5 * (d_hand / params.hand_sigma_m) ** 2
         else:
             head = obs.head_xyz_m[sel].astype(np.float64)
             d = float(np.min(np.linalg.norm(head[:, None, :2] - tgt[None, :, :2], axis=2)))

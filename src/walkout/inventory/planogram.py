@@ -1,9 +1,9 @@
 """The live (dynamic) planogram: what is on each plate now, including misplaced items.
 
 Starts from the store's operating planogram (facings with counts). A pick takes units from a
-*source* (a facing, or misplaced units lying on a plate); a put-back adds units to the product's
-own facing when it lands there, or records them as misplaced on the plate that received most of
-the weight, so a later pick from that plate can be that product. Counts never go negative: a
+*source* (a facing, or misplaced units lying on some plates); a put-back adds units to the
+product's own facing when it lands there, or records them as misplaced on the plates that
+received the weight, so a later pick from those plates can be that product. Counts never go negative: a
 pick the ledger did not expect is clamped and counted in ``unexpected_picks``.
 """
 
@@ -35,7 +35,7 @@ class LivePlanogram:
 
     facings: tuple[Facing, ...]
     counts: tuple[int, ...]
-    misplaced: tuple[tuple[PlateId, str, int], ...] = ()
+    misplaced: tuple[tuple[tuple[PlateId, ...], str, int], ...] = ()
     unexpected_picks: int = 0
     _by_plate: dict[PlateId, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -65,9 +65,9 @@ class LivePlanogram:
                     seen.add(i)
                     f = self.facings[i]
                     out.append(Source(f.upc, f.plates, self.counts[i], i))
-        for plate, upc, n in self.misplaced:
-            if plate in plates and n > 0:
-                out.append(Source(upc, (plate,), n, None))
+        for where, upc, n in self.misplaced:
+            if plates & set(where) and n > 0:
+                out.append(Source(upc, where, n, None))
         return out
 
     def facing_of(self, upc: str) -> list[int]:
@@ -84,33 +84,38 @@ class LivePlanogram:
                            _by_plate=self._by_plate)
         mis = []
         short = quantity
-        for plate, upc, n in self.misplaced:
-            if short > 0 and upc == source.upc and plate in source.plates:
+        for where, upc, n in self.misplaced:
+            if short > 0 and upc == source.upc and set(where) & set(source.plates):
                 used = min(n, short)
                 short -= used
                 n -= used
             if n > 0:
-                mis.append((plate, upc, n))
+                mis.append((where, upc, n))
         return replace(self, misplaced=tuple(mis), unexpected_picks=self.unexpected_picks + short, _by_plate=self._by_plate)
 
-    def put(self, upc: str, quantity: int, plates: tuple[PlateId, ...], main_plate: PlateId) -> LivePlanogram:
-        """Add ``quantity`` units of ``upc`` that landed on ``plates`` (most weight on ``main_plate``)."""
+    def put(self, upc: str, quantity: int, plates: tuple[PlateId, ...]) -> LivePlanogram:
+        """Add ``quantity`` units of ``upc`` that landed on ``plates``: back into its facing if
+        they all lie within the facing's plates, else misplaced on exactly those plates."""
         for i in self.facing_of(upc):
-            if set(self.facings[i].plates) & set(plates):
+            if set(plates) <= set(self.facings[i].plates):
                 counts = list(self.counts)
                 counts[i] += quantity
                 return replace(self, counts=tuple(counts), _by_plate=self._by_plate)
+        where = tuple(sorted(plates))
         mis = list(self.misplaced)
-        for k, (plate, u, n) in enumerate(mis):
-            if plate == main_plate and u == upc:
-                mis[k] = (plate, u, n + quantity)
+        for k, (w, u, n) in enumerate(mis):
+            if w == where and u == upc:
+                mis[k] = (w, u, n + quantity)
                 break
         else:
-            mis.append((main_plate, upc, quantity))
+            mis.append((where, upc, quantity))
         return replace(self, misplaced=tuple(mis), _by_plate=self._by_plate)
 
     def stock_rows(self) -> list[tuple[str, str, int]]:
-        """(plate id "G.S.P", upc, units) rows: a facing's units are listed on its first plate."""
-        rows = [(str(f.plates[0]), f.upc, c) for f, c in zip(self.facings, self.counts, strict=True)]
-        rows += [(str(p), u, n) for p, u, n in self.misplaced]
-        return rows
+        """(plate id "G.S.P", upc, units) rows: units are listed on the first plate they lie on."""
+        total: dict[tuple[str, str], int] = {}
+        for f, c in zip(self.facings, self.counts, strict=True):
+            total[(str(f.plates[0]), f.upc)] = total.get((str(f.plates[0]), f.upc), 0) + c
+        for w, u, n in self.misplaced:
+            total[(str(w[0]), u)] = total.get((str(w[0]), u), 0) + n
+        return [(plate, upc, n) for (plate, upc), n in total.items()]

@@ -26,7 +26,7 @@ from walkout.core.frames import PersonObservations
 class LinkerParams:
     """Linker parameters (metres, seconds)."""
 
-    gate_m: float = 1.0
+    gate_m: float = 0.3
     height_weight: float = 1.0
     id_bonus_m: float = 0.02
     max_unseen_s: float = 3.0
@@ -76,11 +76,14 @@ class _Track:
 def _cost(tracks: list[_Track], xy: NDArray[np.float64], z: NDArray[np.float64], tid: NDArray[np.int64],
           t: float, p: LinkerParams) -> NDArray[np.float64]:
     pred = np.array([tr.xy + tr.v * min(t - tr.last_t, 1.0) for tr in tracks])
+    # an observation is only reachable by a track within gate_m plus how far it could have walked
+    reach = np.array([p.gate_m + p.max_speed_mps * min(t - tr.last_t, 1.0) for tr in tracks])
     h = np.array([tr.height for tr in tracks])
     ids = np.array([tr.tracker_id for tr in tracks])
     d = np.linalg.norm(pred[:, None, :] - xy[None, :, :], axis=2)
     cost = d + p.height_weight * np.abs(h[:, None] - z[None, :])
-    return cost - p.id_bonus_m * (ids[:, None] == tid[None, :])
+    cost = cost - p.id_bonus_m * (ids[:, None] == tid[None, :])
+    return np.where(d <= reach[:, None], cost, np.inf)
 
 
 def link_people(obs: PersonObservations, params: LinkerParams = LinkerParams()) -> People:
@@ -111,9 +114,10 @@ def link_people(obs: PersonObservations, params: LinkerParams = LinkerParams()) 
         assigned = np.full(b - a, -1)
         if tracks:
             cost = _cost(tracks, xy, z, tid, t, params)
-            rows, cols = linear_sum_assignment(cost)
+            finite = np.isfinite(cost)
+            rows, cols = linear_sum_assignment(np.where(finite, cost, 1e6))
             for r, c in zip(rows, cols, strict=False):
-                if cost[r, c] <= params.gate_m:
+                if finite[r, c]:
                     assigned[c] = r
         for j in range(b - a):
             if assigned[j] < 0:
