@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from walkout.core.errors import WalkoutError
@@ -23,7 +24,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -34,10 +35,12 @@ def _progress() -> Progress:
     )
 
 
-def _count_recordings(gt_path: Path) -> int:
-    from walkout.sim import parse_aifi_ground_truth
+def _count_recordings(gt_path: Path, store_name: str = "aifi-nanostore") -> int:
+    """Validate an AiFi ground-truth file up front (before any progress bar) and count its recordings."""
+    from walkout.io import load_store
+    from walkout.sim import load_aifi_scenarios
 
-    return len(parse_aifi_ground_truth(gt_path))
+    return len(load_aifi_scenarios(gt_path, load_store(store_name)))
 
 
 def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url: str, show_receipts: bool) -> dict:
@@ -46,7 +49,7 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
     from walkout.replay import replay_ground_truth
 
     store = load_store(store_name)
-    total = _count_recordings(gt_path)
+    total = _count_recordings(gt_path, store_name)
     receipts_to_show = []
     with _progress() as progress:
         task = progress.add_task("replaying", total=total, name="")
@@ -107,7 +110,7 @@ def demo(
 
     try:
         _replay(embedded_store_dir() / "ground_truth_dev.json", "aifi-nanostore", seed, out, "sqlite://", receipts)
-    except WalkoutError as exc:
+    except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
 
@@ -123,7 +126,7 @@ def replay(
     """Replay an AiFi-format ground-truth file: simulate, run the engine, score; writes OUT/report.json."""
     try:
         _replay(ground_truth, store, seed, out, db, receipts)
-    except WalkoutError as exc:
+    except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
 
@@ -131,8 +134,8 @@ def replay(
 def simulate(
     out: Annotated[Path, typer.Option(help="output directory for recordings and truth files")],
     ground_truth: Annotated[Path | None, typer.Option(help="AiFi-format ground truth to replay")] = None,
-    shoppers: Annotated[int, typer.Option(help="random scenario: number of shoppers")] = 0,
-    duration: Annotated[float, typer.Option(help="random scenario: duration, seconds")] = 180.0,
+    shoppers: Annotated[int, typer.Option(min=0, help="random scenario: number of shoppers")] = 0,
+    duration: Annotated[float, typer.Option(min=0.0, help="random scenario: duration, seconds")] = 180.0,
     seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
     store: Annotated[str, typer.Option(help="store")] = "aifi-nanostore",
 ) -> None:
@@ -154,7 +157,7 @@ def simulate(
             from walkout.io.store_file import embedded_store_dir
 
             gt = ground_truth or embedded_store_dir() / "ground_truth_dev.json"
-            total = _count_recordings(gt)
+            total = _count_recordings(gt, store)
             pairs = simulate_aifi(gt, st, seed)
         out.mkdir(parents=True, exist_ok=True)
         with _progress() as progress:
@@ -165,7 +168,7 @@ def simulate(
                 write_truth(truth, out / f"{safe}.truth.json")
                 progress.update(task, advance=1, name=rec.meta.name)
         console.print(f"wrote {total} recording(s) to [bold]{out}[/]")
-    except WalkoutError as exc:
+    except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
 
@@ -183,21 +186,20 @@ def run(
     from walkout.replay import DbAccounts, open_database
 
     try:
-        database = open_database(db)
-        engine = Engine(DbAccounts(database), storage=database)
-        out.mkdir(parents=True, exist_ok=True)
-        for path in recording:
-            rec = read_recording(path)
-            result = engine.run(rec)
-            console.rule(f"[bold]{rec.meta.name}")
-            for r in result.receipts:
-                console.print(receipt_panel(r, rec.store, None))
-            for reason, n in result.rejections.items():
-                console.print(f"[yellow]rejected[/] {n} × {reason}")
-            dest = write_result(result, out / f"{path.name}.result.json")
-            console.print(f"result written to {dest}")
-        database.dispose()
-    except WalkoutError as exc:
+        recordings = [read_recording(path) for path in recording]
+        with open_database(db) as database:
+            engine = Engine(DbAccounts(database), storage=database)
+            out.mkdir(parents=True, exist_ok=True)
+            for path, rec in zip(recording, recordings, strict=True):
+                result = engine.run(rec)
+                console.rule(f"[bold]{escape(rec.meta.name)}")
+                for r in result.receipts:
+                    console.print(receipt_panel(r, rec.store, None))
+                for reason, n in result.rejections.items():
+                    console.print(f"[yellow]rejected[/] {n} × {escape(reason)}")
+                dest = write_result(result, out / f"{path.name}.result.json")
+                console.print(f"result written to {dest}")
+    except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
 
@@ -228,7 +230,7 @@ def evaluate(
         report = build_report(score, [r for _, r in pairs], [t for t, _ in pairs], st)
         console.print(f1_table(score))
         console.print(f"report written to {write_report(report, out)}")
-    except WalkoutError as exc:
+    except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
 

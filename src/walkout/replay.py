@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from walkout.core.errors import StorageError
 from walkout.core.store import Store
 from walkout.engine.db import Database
 from walkout.engine.loop import Engine
@@ -40,11 +41,28 @@ class DbAccounts:
 
 
 def open_database(url: str = "sqlite://") -> Database:
-    """Open (and migrate) a database and seed the demo accounts."""
+    """Open (and migrate) a database and seed the demo accounts.
+
+    Raises:
+        StorageError: naming the URL (password hidden) when it cannot be opened or migrated.
+    """
     db = Database(url)
-    db.upgrade()
-    db.seed_accounts(demo_accounts())
+    try:
+        db.upgrade()
+        db.seed_accounts(demo_accounts())
+    except StorageError as exc:
+        db.dispose()
+        raise StorageError(f"{_safe_url(url)}: {exc}") from exc
     return db
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for the message
+        return "database URL"
 
 
 @dataclass

@@ -70,6 +70,7 @@ class _State:
     entered: set[int] = field(default_factory=set)
     events: list[ShelfEvent] = field(default_factory=list)
     deferred: dict[int, ShelfEvent] = field(default_factory=dict)
+    decided: list[ShelfEvent] = field(default_factory=list)
     attributions: list[Attribution] = field(default_factory=list)
     review: list[ReviewItem] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
@@ -125,14 +126,14 @@ class Engine:
             "perception_s": t_perception,
             "total_s": time.perf_counter() - t0,
             "persons": float(len(people.ids())),
-            "shelf_events": float(len(events)),
+            "shelf_events": float(len(state.decided)),
         }
         return RunResult(
             recording=rec.meta.name,
             sessions=tuple(SessionInfo(s.session_id, s.account_id, s.token, s.entry_t_s, s.exit_t_s)
                            for s in state.sessions.values()),
             receipts=tuple(state.receipts),
-            shelf_events=tuple(events),
+            shelf_events=tuple(state.decided),
             attributions=tuple(state.attributions),
             review=tuple(state.review),
             rejections={k: v for k, v in sorted(state.rejections.items()) if v},
@@ -230,6 +231,9 @@ class Engine:
         p = self.params
         if ev.event_id in state.deferred:
             ev = merge_events(state.deferred.pop(ev.event_id), ev)
+            if abs(ev.delta_g) < p.shelf.min_event_g:  # a lean and its release: nothing moved
+                state.rejections["events: weight change undone (hand leaning on the shelf)"] += 1
+                return
         person_p = attribute_shopper(ev, rec.store, people, p.shopper)
         session_p: dict[str | None, float] = {}
         for pid, prob in person_p.items():
@@ -242,11 +246,12 @@ class Engine:
         hyps = identify_products(ev, rec.store, state.live, cart, p.product)
         best = hyps[0]
         if not best.items:
-            cont = self._continuation(state, ev)
-            if cont is not None:  # an item still resting on the plate: wait for the rest of the change
+            cont = self._continuation(state, rec, ev, sid)
+            if cont is not None:  # an item resting on the plate, or a hand leaning on it: decide with what follows
                 state.deferred[cont.event_id] = ev
-                state.rejections["events: unexplained change merged with its continuation"] += 1
+                state.rejections["events: unexplained change merged with what followed"] += 1
                 return
+        state.decided.append(ev)
         att = Attribution(
             event_id=ev.event_id, t_s=ev.t_end_s, kind=ev.kind, items=best.items,
             product_confidence=best.probability, session_id=sid, shopper_confidence=s_conf,
@@ -257,17 +262,25 @@ class Engine:
         if att.confidence < p.review_threshold or sid is None or not best.items:
             self._review(state, ev, att, hyps, session_p)
 
-    def _continuation(self, state: _State, ev: ShelfEvent) -> ShelfEvent | None:
-        """The next event on the same shelf, same direction, same or neighbouring plates, soon after."""
+    def _continuation(self, state: _State, rec: Recording, ev: ShelfEvent, sid: str | None) -> ShelfEvent | None:
+        """The next event on the same shelf and neighbouring plates soon after, if deciding the two
+        together makes sense: the same direction (the rest of a change: an item rested on the
+        plate, then lifted), the opposite direction undoing it (a lean and its release), or any
+        change whose sum with this one a product explains (a lean released as the item left)."""
         near = {pl.plate + d for pl in ev.plates for d in (-1, 0, 1)}
         for nxt in state.events:
             if nxt.t_end_s <= ev.t_end_s or nxt.event_id == ev.event_id:
                 continue
             if nxt.t_start_s - ev.t_end_s > self.params.continuation_s:
+                break
+            if (nxt.gondola, nxt.shelf) != (ev.gondola, ev.shelf) or not near & {pl.plate for pl in nxt.plates}:
                 continue
-            if (nxt.gondola, nxt.shelf) == (ev.gondola, ev.shelf) and nxt.kind == ev.kind and \
-                    near & {pl.plate for pl in nxt.plates}:
+            merged = merge_events(ev, nxt)
+            if nxt.kind == ev.kind or abs(merged.delta_g) < self.params.shelf.min_event_g:
                 return nxt
+            cart = state.sessions[sid].cart if sid is not None else {}
+            explained = identify_products(merged, rec.store, state.live, cart, self.params.product)[0].items
+            return nxt if explained else None
         return None
 
     def _apply(self, state: _State, ev: ShelfEvent, best: Hypothesis, sid: str | None, conf: float) -> None:

@@ -3,9 +3,12 @@
 A shopper's interaction with a shelf often produces several plate activity intervals: a hand
 leaning on the shelf (a plateau, then a release), an item rested on the plate for a few seconds
 before it is lifted, two units taken one after the other, an item spanning two plates. Changes on
-one shelf are merged into one interaction when they overlap or follow within ``merge_gap_s``,
-when a tracked hand stayed at that shelf in between (the vision cue real stores use), or when a
-change is undone by the next one (a touch or lean without a hand seen). The merged interaction's
+one shelf are merged into one interaction when they overlap, or when a change continues the
+previous one in the same direction and follows within ``merge_gap_s`` or while a tracked hand
+stayed at that shelf (the vision cue real stores use). A put-back followed by a pick (or the
+reverse) stays two events. What is
+still split (a lean seen without its hand) is reconciled by the engine, which knows whether a
+change is explained by any product. The merged interaction's
 change per plate is the settled level after it minus the settled level before it; it is then
 split into clusters of neighbouring plates (two shoppers at two ends of a shelf are two events).
 """
@@ -31,8 +34,6 @@ class ShelfEventParams:
     merge_gap_s: float = 0.6
     hand_reach_m: float = 0.2
     hand_max_gap_s: float = 0.8
-    cancel_window_s: float = 3.5
-    cancel_tolerance_g: float = 10.0
     neighbour_min_g: float = 4.0
     min_event_g: float = 12.0
     cluster_gap_plates: int = 2
@@ -87,41 +88,18 @@ def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: lis
     for i in order:
         key = keys[shelf_of[i]]
         ts, te = float(changes.t_start_s[i]), float(changes.t_end_s[i])
-        if current is not None and current.shelf == key and (
-            ts <= current.t_end + p.merge_gap_s
-            or _hand_bridges(hands.get(key, np.empty(0)), current.t_end, ts, p.hand_max_gap_s)
-        ):
-            current.t_end = max(current.t_end, te)
-            current.rows.append(int(i))
-            continue
+        if current is not None and current.shelf == key:
+            overlap = ts <= current.t_end
+            same_way = np.sign(changes.delta_g[i]) == np.sign(changes.delta_g[current.rows[-1]])
+            close = ts <= current.t_end + p.merge_gap_s or _hand_bridges(
+                hands.get(key, np.empty(0)), current.t_end, ts, p.hand_max_gap_s)
+            if overlap or (same_way and close):
+                current.t_end = max(current.t_end, te)
+                current.rows.append(int(i))
+                continue
         current = _Group(key, ts, te, [int(i)])
         groups.append(current)
     return groups
-
-
-def _net(group: _Group, changes: PlateChanges) -> float:
-    return float(sum(changes.delta_g[r] for r in group.rows))
-
-
-def _cancel_pairs(groups: list[_Group], changes: PlateChanges, p: ShelfEventParams) -> list[_Group]:
-    """Merge a weight *increase* with the decrease that undoes it on the same shelf (a hand
-    leaning on the shelf, seen without a hand observation). A pick followed by its put-back is
-    two real events and is kept apart."""
-    out: list[_Group] = []
-    for g in groups:
-        prev = out[-1] if out else None
-        if (
-            prev is not None
-            and prev.shelf == g.shelf
-            and g.t_start - prev.t_end <= p.cancel_window_s
-            and _net(prev, changes) > 0
-            and abs(_net(prev, changes) + _net(g, changes)) <= p.cancel_tolerance_g
-            and {int(changes.plate[r]) for r in prev.rows} & {int(changes.plate[r]) for r in g.rows}
-        ):
-            out[-1] = _Group(prev.shelf, prev.t_start, max(prev.t_end, g.t_end), prev.rows + g.rows)
-            continue
-        out.append(g)
-    return out
 
 
 def _plate_deltas(group: _Group, changes: PlateChanges, grid: PlateGrid, shelf_plates: list[int],
@@ -210,7 +188,6 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
         shelf_plates[(pl.id.gondola, pl.id.shelf)].append(i)
     hands = shelf_hand_times(store, people, params.hand_reach_m)
     groups = _group_changes(changes, plate_shelf[changes.plate], keys, hands, params)
-    groups = _cancel_pairs(groups, changes, params)
     raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float], float]] = []
     for g in groups:
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)

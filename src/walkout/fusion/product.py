@@ -40,6 +40,7 @@ class ProductParams:
     stray_sigma_g: float = 4.0
     stray_prob: float = 0.1
     empty_source_factor: float = 0.02
+    over_cart_factor: float = 1e-4
     misplaced_put_factor: float = 0.4
     foreign_put_factor: float = 0.05
     unknown_density: float = 1e-4
@@ -139,8 +140,8 @@ def _score(ev: ShelfEvent, store: Store, combo: list[tuple[Source, float, int]],
     log_s = 0.0
     for src, place, q in combo:
         log_s += math.log(place)
-        if pick and src.count < q:
-            log_s += math.log(p.empty_source_factor)
+        if src.count < q:  # more units than the facing holds, or than the shopper carries
+            log_s += math.log(p.empty_source_factor if pick else p.over_cart_factor)
     return log_s + _weight_loglik(ev, store, combo, p)
 
 

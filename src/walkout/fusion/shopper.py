@@ -3,8 +3,8 @@
 For every person, the closest approach of either hand to the event's plates (their aisle-side
 front edge or centre) in a window around the moment the weight moved (``t_change_s``: the lift or
 the release), lengthened by 0.12 m per second away from that moment and by 0.15 m for a hand
-hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; a person whose hands were not seen falls back to their head position minus an
-arm's reach, with a penalty. Normalising over persons gives the probability. This is the
+hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; when a hand of the person went unseen in the window (occlusion), their head
+position minus an arm's reach, with a penalty, also counts (the better of the two is used). Normalising over persons gives the probability. This is the
 "closest hand" rule of weight-plus-vision checkout systems (e.g. the AutoCheckout baselines),
 made probabilistic so that near ties go to review.
 """
@@ -93,13 +93,13 @@ def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
     for k in np.unique(pid):
         sel = np.flatnonzero(pid == k) + rows.start
         d_hand = _hand_distances(obs, sel, tgt, ev.t_key_s, params)
-        if d_hand is not None:
-            log_l = -0.5 * (d_hand / params.hand_sigma_m) ** 2
-        else:
+        log_l = -np.inf if d_hand is None else -0.5 * (d_hand / params.hand_sigma_m) ** 2
+        occluded = not (np.isfinite(obs.left_hand_xyz_m[sel]).all() and np.isfinite(obs.right_hand_xyz_m[sel]).all())
+        if occluded:  # an unseen hand may be the one reaching: an arm's reach from the head counts
             head = obs.head_xyz_m[sel].astype(np.float64)
             d = float(np.min(np.linalg.norm(head[:, None, :2] - tgt[None, :, :2], axis=2)))
             d = max(d - params.arm_reach_m, 0.0)
-            log_l = -0.5 * (d / params.hand_sigma_m) ** 2 + math.log(params.head_penalty)
+            log_l = max(log_l, -0.5 * (d / params.hand_sigma_m) ** 2 + math.log(params.head_penalty))
         if bool(np.any(people.tangled[sel])):
             log_l += math.log(params.tangled_factor)
         scores[int(k)] = log_l

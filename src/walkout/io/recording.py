@@ -219,13 +219,16 @@ def _read_plates(path: Path, store: Store, rej: Counter[str]) -> PlateSamples:
         except ValueError:
             lut[i] = -1
     plate = lut[idx]
-    t_s = table.column("t_s").to_numpy().astype(np.float64)
-    mass = table.column("mass_g").to_numpy().astype(np.float32)
+    t_s = table.column("t_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    mass = table.column("mass_g").to_numpy(zero_copy_only=False).astype(np.float32)
     ok = plate >= 0
     rej["plates: unknown plate id"] += int((~ok).sum())
     finite = np.isfinite(t_s) & np.isfinite(mass)
     rej["plates: NaN or infinite value"] += int((ok & ~finite).sum())
     ok &= finite
+    early = t_s < 0
+    rej["plates: time before the recording started"] += int((ok & early).sum())
+    ok &= ~early
     neg = mass < MIN_VALID_MASS_G
     rej[f"plates: mass below {MIN_VALID_MASS_G:g} g"] += int((ok & neg).sum())
     ok &= ~neg
@@ -261,8 +264,10 @@ def _read_people(path: Path, rej: Counter[str]) -> PersonObservations:
         for axis in "xyz":
             cols[f"{name}_{axis}_m"] = ("floating",)
     table = _read_table(path, cols)
-    t_s = table.column("t_s").to_numpy().astype(np.float64)
-    tid = table.column("track_id").to_numpy().astype(np.int64)
+    t_s = table.column("t_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    tid_col = table.column("track_id")
+    has_id = ~np.asarray(tid_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    tid = np.asarray(tid_col.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     arrs = {
         name: np.stack([table.column(f"{name}_{a}_m").to_numpy() for a in "xyz"], axis=1).astype(np.float32)
         if len(t_s) else np.empty((0, 3), np.float32)
@@ -270,6 +275,8 @@ def _read_people(path: Path, rej: Counter[str]) -> PersonObservations:
     }
     ok = np.isfinite(t_s) & np.all(np.isfinite(arrs["head"]), axis=1)
     rej["people: missing time or head position"] += int((~ok).sum())
+    rej["people: missing track id"] += int((ok & ~has_id).sum())
+    ok &= has_id
     mono = monotone_mask(tid[ok], t_s[ok])
     rej["people: timestamp going backwards"] += int((~mono).sum())
     sel = np.flatnonzero(ok)[mono]

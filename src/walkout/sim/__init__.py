@@ -20,7 +20,7 @@ from walkout.sim.aifi import aifi_scenarios
 from walkout.sim.generator import random_scenario
 from walkout.sim.labels import LabelEvent, LabelProduct, LabelRecording, parse_aifi_ground_truth
 from walkout.sim.params import LoadCellParams, PeopleParams, ShopperParams, SimParams, StockParams
-from walkout.sim.pipeline import recording_seed, simulate, simulate_aifi
+from walkout.sim.pipeline import load_aifi_scenarios, recording_seed, simulate, simulate_aifi
 from walkout.sim.scenario import Scenario, ScenarioEvent, ScenarioShopper
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "SimParams",
     "StockParams",
     "aifi_scenarios",
+    "load_aifi_scenarios",
     "parse_aifi_ground_truth",
     "random_scenario",
     "recording_seed",

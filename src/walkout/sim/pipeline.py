@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from walkout.core.errors import GroundTruthError
 from walkout.core.frames import GateScans
 from walkout.core.store import Store
 from walkout.eval.truth import GroundTruth, TruthShopper
@@ -115,6 +116,22 @@ def recording_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
 
+def load_aifi_scenarios(gt_path: str | Path, store: Store) -> tuple[Scenario, ...]:
+    """Parse an AiFi ground-truth file and build one scenario per labelled recording.
+
+    Raises:
+        GroundTruthError: the file is missing, not JSON, lacks a field, or a recording cannot be
+            replayed in this store (the message names the file and the recording).
+    """
+    scenarios = []
+    for label in parse_aifi_ground_truth(gt_path):
+        try:
+            scenarios.append(aifi_scenarios((label,), store)[0])
+        except ValueError as exc:
+            raise GroundTruthError(f"{gt_path}: recording {label.name!r} cannot be replayed: {exc}") from exc
+    return tuple(scenarios)
+
+
 def simulate_aifi(
     gt_path: str | Path, store: Store, seed: int, params: SimParams = SimParams()
 ) -> Iterator[tuple[Recording, GroundTruth]]:
@@ -130,8 +147,12 @@ def simulate_aifi(
         ``(recording, ground_truth)`` per labelled recording.
 
     Raises:
-        GroundTruthError: the file is missing, not JSON, or lacks a field.
+        GroundTruthError: the file is missing, not JSON, lacks a field, or a recording cannot be
+            replayed in this store (the message names the file and the recording).
     """
-    scenarios = aifi_scenarios(parse_aifi_ground_truth(gt_path), store)
+    scenarios = load_aifi_scenarios(gt_path, store)
     for i, scenario in enumerate(scenarios):
-        yield simulate(scenario, store, recording_seed(seed, i), params)
+        try:
+            yield simulate(scenario, store, recording_seed(seed, i), params)
+        except ValueError as exc:
+            raise GroundTruthError(f"{gt_path}: recording {scenario.name!r} cannot be simulated: {exc}") from exc

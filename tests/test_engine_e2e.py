@@ -1,0 +1,80 @@
+"""End-to-end properties through the public path: simulate -> Engine.run -> score_recording.
+
+Small scenarios only (a few seconds in total); the full AiFi replay is a benchmark
+(``benchmarks/bench_replay.py``), not a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from walkout.carts.receipt import tax_cents
+from walkout.core.store import Store
+from walkout.engine.loop import Engine
+from walkout.engine.result import RunResult
+from walkout.eval import link_sessions, score_recording
+from walkout.io.accounts import demo_accounts
+from walkout.sim import random_scenario, simulate
+from walkout.sim.scenario import Scenario, ScenarioShopper
+
+
+@pytest.fixture(scope="module")
+def accounts() -> Mapping[str, str]:
+    """The engine's account directory: app token -> account id."""
+    return {a.token: a.account_id for a in demo_accounts()}
+
+
+def _decisions(r: RunResult) -> tuple[object, ...]:
+    """Everything a run decided (its stats hold wall-clock timings, so they are left out)."""
+    return r.sessions, r.receipts, r.shelf_events, r.attributions, r.review, r.rejections
+
+
+def test_shopper_who_takes_nothing_gets_an_empty_receipt(store: Store, accounts: Mapping[str, str]) -> None:
+    customer = next(a for a in demo_accounts() if a.role == "customer")
+    scenario = Scenario(
+        name="browse-only",
+        planogram=store.planogram,
+        shoppers=(ScenarioShopper(key="browser", token=customer.token),),
+        events=(),
+        min_duration_s=30.0,
+    )
+    rec, truth = simulate(scenario, store, seed=3)
+    result = Engine(accounts).run(rec)
+    assert [s.token for s in result.sessions] == [customer.token]
+    (receipt,) = result.receipts
+    assert receipt.account_id == customer.account_id
+    assert receipt.lines == () and receipt.total_cents == 0
+    score = score_recording(truth, result, store)
+    assert (score.tp, score.fp, score.fn) == (0, 0, 0)
+    assert score.f1 == 1.0  # 0/0 = 1 convention
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_scenario_one_consistent_receipt_per_shopper(
+    store: Store, accounts: Mapping[str, str], seed: int
+) -> None:
+    rec, truth = simulate(random_scenario(store, 2, 60.0, seed), store, seed)
+    result = Engine(accounts).run(rec)
+    assert len(truth.shoppers) == 2
+    linked = link_sessions(truth, result.sessions)
+    shoppers_with_receipt = sorted(linked[r.session_id] or "?" for r in result.receipts)
+    assert shoppers_with_receipt == sorted(s.key for s in truth.shoppers)
+    for r in result.receipts:
+        lines = sum(ln.line_total_cents for ln in r.lines)
+        assert r.subtotal_cents == lines
+        assert r.total_cents == lines + r.tax_cents
+        taxable = sum(ln.line_total_cents for ln in r.lines if ln.taxable)
+        assert r.tax_cents == tax_cents(taxable, store.tax_rate)
+        assert all(ln.quantity > 0 for ln in r.lines)
+        assert len({ln.upc for ln in r.lines}) == len(r.lines)
+    score = score_recording(truth, result, store)
+    assert score.tp > 0  # the engine found most of what was taken (weak sanity bound, not an accuracy gate)
+
+
+def test_same_recording_twice_gives_identical_results(store: Store, accounts: Mapping[str, str]) -> None:
+    rec, _ = simulate(random_scenario(store, 2, 60.0, seed=5), store, seed=5)
+    first, second = Engine(accounts).run(rec), Engine(accounts).run(rec)
+    assert first.receipts, "a scenario without receipts cannot show determinism"
+    assert _decisions(first) == _decisions(second)
