@@ -35,6 +35,7 @@ class ShelfEventParams:
     hand_reach_m: float = 0.2
     hand_max_gap_s: float = 0.8
     neighbour_min_g: float = 4.0
+    neighbour_steady_g: float = 4.0
     min_event_g: float = 12.0
     cluster_gap_plates: int = 2
     level_window_s: float = 0.4
@@ -104,22 +105,34 @@ def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: lis
 
 def _plate_deltas(group: _Group, changes: PlateChanges, grid: PlateGrid, shelf_plates: list[int],
                   p: ShelfEventParams) -> dict[int, float]:
-    """Settled change per plate over the whole interaction: median reading just after it minus
-    median reading just before it (every plate of the shelf; the changed ones always kept)."""
-    changed = {int(changes.plate[r]) for r in group.rows}
+    """Settled change per plate over the whole interaction.
+
+    A plate that changed: its settled level after its last change minus its settled level before
+    its first one (both steady by construction, even with a hand leaning on the shelf around
+    them). A neighbour without a detected change (an item's small share of weight): the median
+    reading just after minus just before the interaction, if both stretches are steady.
+    """
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for r in sorted(group.rows, key=lambda r: changes.t_start_s[r]):
+        first.setdefault(int(changes.plate[r]), r)
+    for r in sorted(group.rows, key=lambda r: changes.t_end_s[r]):
+        last[int(changes.plate[r])] = r
+    deltas = {pl: float(changes.level_after_g[last[pl]] - changes.level_before_g[first[pl]]) for pl in first}
     t = grid.t_s
     b0, b1 = np.searchsorted(t, [group.t_start - p.level_window_s, group.t_start - 0.02])
     a0, a1 = np.searchsorted(t, [group.t_end - 0.1, group.t_end + p.level_window_s])
-    deltas: dict[int, float] = {}
-    if b1 <= b0 or a1 <= a0:  # at the very start or end of a recording: fall back to segment levels
-        for r in sorted(group.rows, key=lambda r: changes.t_start_s[r]):
-            pl = int(changes.plate[r])
-            deltas[pl] = deltas.get(pl, 0.0) + float(changes.delta_g[r])
+    if b1 - b0 < 5 or a1 - a0 < 5:
         return deltas
-    cols = np.array(shelf_plates)
-    d = np.nanmedian(grid.mass_g[a0:a1, cols], axis=0) - np.nanmedian(grid.mass_g[b0:b1, cols], axis=0)
-    for pl, dv in zip(shelf_plates, d, strict=True):
-        if pl in changed or abs(dv) >= p.neighbour_min_g:
+    others = [pl for pl in shelf_plates if pl not in deltas]
+    if not others:
+        return deltas
+    cols = np.array(others)
+    before, after = grid.mass_g[b0:b1, cols], grid.mass_g[a0:a1, cols]
+    steady = (np.nanstd(before, axis=0) < p.neighbour_steady_g) & (np.nanstd(after, axis=0) < p.neighbour_steady_g)
+    d = np.nanmedian(after, axis=0) - np.nanmedian(before, axis=0)
+    for pl, dv, ok in zip(others, d, steady, strict=True):
+        if ok and abs(dv) >= p.neighbour_min_g:
             deltas[pl] = float(dv)
     return deltas
 
