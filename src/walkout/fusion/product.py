@@ -115,7 +115,9 @@ def _pick_candidates(ev: ShelfEvent, live: LivePlanogram, p: ProductParams) -> l
     near = {PlateId(ev.gondola, ev.shelf, pl.plate + d) for pl in ev.plates for d in (-1, 0, 1)}
     out = []
     for s in live.sources_near(near):
-        f = _place_factor(s.plates, ev.plates, p.adjacent_factor)
+        # a facing's plates come from the planogram and may be off by one; misplaced units lie
+        # exactly where their weight was measured
+        f = _place_factor(s.plates, ev.plates, 0.0 if s.misplaced else p.adjacent_factor)
         if f > 0:
             out.append((s, f))
     return out

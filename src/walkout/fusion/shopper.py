@@ -39,9 +39,13 @@ class ShopperParams:
 
 
 def _targets(ev: ShelfEvent, store: Store) -> np.ndarray:
-    pts = [store.plate_front_m(p) for p in ev.plates]
-    pts += [store.plate_center_m(p) for p in ev.plates]
-    return np.array(pts)
+    """Where the hand must have been: the weight-weighted centroid of the changed plates' front
+    edge and of their centre (world, metres), shape (2, 3)."""
+    w = np.abs(np.asarray(ev.plate_delta_g, dtype=np.float64))
+    w = w / w.sum() if w.sum() > 0 else np.full(len(ev.plates), 1.0 / len(ev.plates))
+    front = np.array([store.plate_front_m(p) for p in ev.plates])
+    centre = np.array([store.plate_center_m(p) for p in ev.plates])
+    return np.vstack([w @ front, w @ centre])
 
 
 def _hand_distances(obs: PersonObservations, sel: np.ndarray, tgt: np.ndarray, t_key: float,
