@@ -105,3 +105,20 @@ def progress() -> Progress:
         TextColumn("{task.fields[name]}"),
         console=console,
     )
+
+
+#: the leading columns every accuracy table shares, and their cells for one result row
+SCORE_COLUMNS = ("seed", "F1", "precision", "recall", "event P", "event R", "TP/FP/FN")
+
+
+def score_cells(r: dict[str, Any]) -> list[str]:
+    """Cells for :data:`SCORE_COLUMNS` from a row with seed, f1, precision, recall, event_*, tp/fp/fn."""
+    return [
+        str(r["seed"]),
+        f"{r['f1']:.4f}",
+        f"{r['precision']:.4f}",
+        f"{r['recall']:.4f}",
+        f"{r['event_precision']:.4f}",
+        f"{r['event_recall']:.4f}",
+        f"{r['tp']}/{r['fp']}/{r['fn']}",
+    ]

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from _common import console, print_machine, progress, write_result
+from _common import SCORE_COLUMNS, console, print_machine, progress, score_cells, write_result
 from rich.table import Table
 
 from walkout.engine.loop import Engine
@@ -85,13 +85,7 @@ def main() -> None:
 
     table = Table(title=f"Crowded store: {args.shoppers} shoppers, {args.duration:g} s, random scenarios")
     for col in (
-        "seed",
-        "F1",
-        "precision",
-        "recall",
-        "event P",
-        "event R",
-        "TP/FP/FN",
+        *SCORE_COLUMNS,
         "true events",
         "receipts",
         "review",
@@ -101,13 +95,7 @@ def main() -> None:
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
-            str(r["seed"]),
-            f"{r['f1']:.4f}",
-            f"{r['precision']:.4f}",
-            f"{r['recall']:.4f}",
-            f"{r['event_precision']:.4f}",
-            f"{r['event_recall']:.4f}",
-            f"{r['tp']}/{r['fp']}/{r['fn']}",
+            *score_cells(r),
             str(r["true_events"]),
             str(r["receipts"]),
             str(r["review"]),

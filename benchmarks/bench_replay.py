@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from _common import console, print_machine, progress, write_result
+from _common import SCORE_COLUMNS, console, print_machine, progress, score_cells, write_result
 from rich.table import Table
 
 from walkout.io import load_embedded_store
@@ -74,13 +74,7 @@ def main() -> None:
 
     table = Table(title=f"Full replay, {n} AiFi recordings per seed (in-memory SQLite)")
     for col in (
-        "seed",
-        "F1",
-        "precision",
-        "recall",
-        "event P",
-        "event R",
-        "TP/FP/FN",
+        *SCORE_COLUMNS,
         "review",
         "wall s",
         "simulate",
@@ -90,13 +84,7 @@ def main() -> None:
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
-            str(r["seed"]),
-            f"{r['f1']:.4f}",
-            f"{r['precision']:.4f}",
-            f"{r['recall']:.4f}",
-            f"{r['event_precision']:.4f}",
-            f"{r['event_recall']:.4f}",
-            f"{r['tp']}/{r['fp']}/{r['fn']}",
+            *score_cells(r),
             str(r["review"]),
             f"{r['wall_s']:.2f}",
             f"{r['simulate_s']:.2f}",

@@ -11,6 +11,7 @@ from walkout.core.errors import RecordingError
 from walkout.core.store import PlateId
 from walkout.engine.result import Attribution, ReviewItem, RunResult, SessionInfo
 from walkout.events.types import ShelfEvent
+from walkout.io.jsonfile import read_json
 
 RESULT_FORMAT = "walkout-result"
 RESULT_VERSION = 1
@@ -82,10 +83,5 @@ def write_result(r: RunResult, path: str | Path) -> Path:
 def read_result(path: str | Path) -> RunResult:
     """Read a ``result.json``; raises RecordingError naming the file."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError as exc:
-        raise RecordingError(f"{p}: file not found") from exc
-    except json.JSONDecodeError as exc:
-        raise RecordingError(f"{p}: not valid JSON ({exc})") from exc
+    doc = read_json(p, RecordingError)
     return result_from_dict(doc, str(p))

@@ -27,6 +27,26 @@ from walkout.eval.matching import EVENT_TOLERANCE_S, EventMatching, match_events
 from walkout.eval.truth import GroundTruth, TruthShopper
 
 
+class _Ratios:
+    """Precision, recall and F1 of a score with ``tp``, ``fp`` and ``fn`` units (0/0 = 1.0)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+
 @dataclass(frozen=True)
 class ShopperScore:
     """One true shopper's receipt scored against what they really took.
@@ -49,7 +69,7 @@ class ShopperScore:
 
 
 @dataclass(frozen=True)
-class RecordingScore:
+class RecordingScore(_Ratios):
     """The score of one engine run over one recording.
 
     Attributes:
@@ -82,18 +102,6 @@ class RecordingScore:
         return sum(s.fn for s in self.shoppers)
 
     @property
-    def precision(self) -> float:
-        return ratio(self.tp, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return ratio(self.tp, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        return ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
-
-    @property
     def event_precision(self) -> float:
         return self.events.precision
 
@@ -110,7 +118,7 @@ class RecordingScore:
 
 
 @dataclass(frozen=True)
-class RunScore:
+class RunScore(_Ratios):
     """Scores of a run over several recordings, micro-averaged as the competition did."""
 
     recordings: tuple[RecordingScore, ...]
@@ -126,18 +134,6 @@ class RunScore:
     @property
     def fn(self) -> int:
         return sum(r.fn for r in self.recordings)
-
-    @property
-    def precision(self) -> float:
-        return ratio(self.tp, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return ratio(self.tp, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        return ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
 
     @property
     def events_matched(self) -> int:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from walkout.core.errors import GroundTruthError
 from walkout.core.store import PlateId
+from walkout.io.jsonfile import read_json
 
 TRUTH_FORMAT = "walkout-truth"
 TRUTH_FORMAT_VERSION = 1
@@ -81,12 +82,7 @@ def write_truth(truth: GroundTruth, path: str | Path) -> Path:
 def read_truth(path: str | Path) -> GroundTruth:
     """Read a ground-truth file; raises GroundTruthError naming the file and field."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError as exc:
-        raise GroundTruthError(f"{p}: file not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GroundTruthError(f"{p}: not valid JSON ({exc})") from exc
+    doc = read_json(p, GroundTruthError)
     if not isinstance(doc, dict) or doc.get("format") != TRUTH_FORMAT or doc.get("version") != TRUTH_FORMAT_VERSION:
         raise GroundTruthError(f"{p}: field format/version: expected {TRUTH_FORMAT!r} version {TRUTH_FORMAT_VERSION}")
     body = {k: v for k, v in doc.items() if k not in ("format", "version")}

@@ -9,7 +9,6 @@ rotations in radians and sizes in metres; camera translations and ``world_ltrb``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from walkout.core.errors import StoreFileError
 from walkout.core.store import Camera, Facing, Gondola, Plate, PlateId, Pose, Product, Shelf
+from walkout.io import jsonfile
 
 INCH_M = 0.0254
 #: image size and frame rate of the AiFi cameras (the real frames are 640x360; K is 16:9).
@@ -26,12 +26,7 @@ AIFI_CAMERA_FPS = 15.0
 
 def read_json(path: Path) -> Any:
     """Read a JSON file, raising StoreFileError naming the file on any failure."""
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise StoreFileError(f"{path}: file not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreFileError(f"{path}: not valid JSON ({exc})") from exc
+    return jsonfile.read_json(path, StoreFileError)
 
 
 def _pose(coords: dict[str, Any]) -> Pose:

@@ -18,13 +18,13 @@ suffix ``#n`` so every :class:`LabelRecording` has a unique :attr:`~LabelRecordi
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from walkout.core.errors import GroundTruthError
+from walkout.io.jsonfile import read_json
 
 
 @dataclass(frozen=True)
@@ -192,10 +192,5 @@ def parse_aifi_ground_truth(path: str | Path) -> tuple[LabelRecording, ...]:
             the message names the file, the recording, the event and the field.
     """
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError as exc:
-        raise GroundTruthError(f"{p}: file not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GroundTruthError(f"{p}: not valid JSON ({exc})") from exc
+    doc = read_json(p, GroundTruthError)
     return parse_aifi_ground_truth_document(doc, str(p))
