@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from walkout.carts.cart import Cart, apply_line
@@ -25,7 +25,7 @@ from walkout.events.shelf import build_shelf_events
 from walkout.events.types import ShelfEvent
 from walkout.fusion.product import Hypothesis, identify_products
 from walkout.fusion.shopper import attribute_shopper
-from walkout.inventory.planogram import LivePlanogram
+from walkout.inventory.planogram import LivePlanogram, Source
 from walkout.io.recording import Recording
 from walkout.perception.people.gates import GateCrossing, detect_crossings
 from walkout.perception.people.linker import People, link_people, resolve_tangles
@@ -234,13 +234,7 @@ class Engine:
             if abs(ev.delta_g) < p.shelf.min_event_g:  # a lean and its release: nothing moved
                 state.rejections["events: weight change undone (hand leaning on the shelf)"] += 1
                 return
-        person_p = attribute_shopper(ev, rec.store, people, p.shopper)
-        session_p: dict[str | None, float] = {}
-        for pid, prob in person_p.items():
-            sid = state.by_person.get(pid)
-            if sid is not None and state.sessions[sid].exit_t_s is not None:
-                sid = None
-            session_p[sid] = session_p.get(sid, 0.0) + prob
+        session_p = self._session_probs(state, rec, people, ev)
         sid, s_conf = max(session_p.items(), key=lambda kv: kv[1])
         cart = state.sessions[sid].cart if sid is not None else {}
         hyps = identify_products(ev, rec.store, state.live, cart, p.product)
@@ -252,15 +246,59 @@ class Engine:
                 state.rejections["events: unexplained change merged with what followed"] += 1
                 return
         state.decided.append(ev)
-        att = Attribution(
-            event_id=ev.event_id, t_s=ev.t_end_s, kind=ev.kind, items=best.items,
-            product_confidence=best.probability, session_id=sid, shopper_confidence=s_conf,
-            alternatives=tuple((h.describe(), round(h.probability, 4)) for h in hyps[1:4]),
-        )
-        state.attributions.append(att)
-        self._apply(state, ev, best, sid, att.confidence)
-        if att.confidence < p.review_threshold or sid is None or not best.items:
-            self._review(state, ev, att, hyps, session_p)
+        alternatives = tuple((h.describe(), round(h.probability, 4)) for h in hyps[1:4])
+        parts = self._parts(state, rec, people, ev, best, session_p) if best.items else [(None, 0, None, sid, s_conf)]
+        for upc, q, src, part_sid, part_conf in parts:
+            att = Attribution(
+                event_id=ev.event_id, t_s=ev.t_end_s, kind=ev.kind, items=((upc, q),) if upc else (),
+                product_confidence=best.probability, session_id=part_sid, shopper_confidence=part_conf,
+                alternatives=alternatives,
+            )
+            state.attributions.append(att)
+            if upc is not None and src is not None:
+                self._apply(state, ev, upc, q, src, part_sid, att.confidence)
+            if att.confidence < p.review_threshold or part_sid is None or upc is None:
+                self._review(state, ev, att, hyps, session_p)
+
+    def _session_probs(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> dict[str | None, float]:
+        """Probability of each open session (None: nobody linked) having done ``ev``."""
+        out: dict[str | None, float] = {}
+        for pid, prob in attribute_shopper(ev, rec.store, people, self.params.shopper).items():
+            sid = state.by_person.get(pid)
+            if sid is not None and state.sessions[sid].exit_t_s is not None:
+                sid = None
+            out[sid] = out.get(sid, 0.0) + prob
+        return out
+
+    def _parts(self, state: _State, rec: Recording, people: People, ev: ShelfEvent, best: Hypothesis,
+               session_p: dict[str | None, float]) -> list[tuple[str | None, int, Source | None, str | None, float]]:
+        """Who gets which units of the best hypothesis.
+
+        Two products from different plates are attributed separately, each by the hands at its
+        own plates (two shoppers at one shelf at once). Several units of one product go to two
+        shoppers when a second shopper's hand was nearly as likely there. Otherwise everything
+        goes to the most likely shopper.
+        """
+        units: list[tuple[str, int, Source]] = []
+        if len(best.items) < len(best.sources):  # a pair of the same product from two sources
+            units = [(best.items[0][0], 1, src) for src in best.sources]
+        else:
+            units = [(upc, q, src) for (upc, q), src in zip(best.items, best.sources, strict=True)]
+        sid, conf = max(session_p.items(), key=lambda kv: kv[1])
+        if len(units) >= 2 and len({src.plates for _, _, src in units}) == len(units):
+            out = []
+            for upc, q, src in units:
+                sub = _restrict(ev, src.plates)
+                sp = self._session_probs(state, rec, people, sub) if sub is not ev else session_p
+                s_sid, s_conf = max(sp.items(), key=lambda kv: kv[1])
+                out.append((upc, q, src, s_sid, s_conf))
+            return out
+        ranked = sorted(((k, v) for k, v in session_p.items() if k is not None), key=lambda kv: -kv[1])
+        if len(units) == 1 and units[0][1] >= 2 and len(ranked) >= 2 and ranked[1][1] >= self.params.split_min_p:
+            upc, q, src = units[0]
+            first = (q + 1) // 2
+            return [(upc, first, src, ranked[0][0], ranked[0][1]), (upc, q - first, src, ranked[1][0], ranked[1][1])]
+        return [(upc, q, src, sid, conf) for upc, q, src in units]
 
     def _continuation(self, state: _State, rec: Recording, ev: ShelfEvent, sid: str | None) -> ShelfEvent | None:
         """The next event on the same shelf and neighbouring plates soon after, if deciding the two
@@ -283,23 +321,19 @@ class Engine:
             return nxt if explained else None
         return None
 
-    def _apply(self, state: _State, ev: ShelfEvent, best: Hypothesis, sid: str | None, conf: float) -> None:
+    def _apply(self, state: _State, ev: ShelfEvent, upc: str, q: int, src: Source, sid: str | None,
+               conf: float) -> None:
+        """Move ``q`` units of ``upc`` between the shelf (live planogram) and ``sid``'s cart."""
         sign = -1 if ev.kind == "pick" else 1
-        for (upc, q), src in zip(best.items, best.sources, strict=False):
-            state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates)
-        if len(best.items) < len(best.sources):  # a pair of the same product merged into one item
-            upc, q = best.items[0]
-            if sign < 0:
-                state.live = state.live.take(best.sources[1], 1)
+        state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates)
         if sid is None:
             return
         s = state.sessions[sid]
-        for upc, q in best.items:
-            s.cart, unapplied = apply_line(s.cart, upc, -sign * q)
-            if unapplied:
-                state.rejections["carts: put-back of a unit the cart did not hold"] += -unapplied
-            if self.storage is not None:
-                self.storage.add_cart_line(sid, ev.event_id, upc, -sign * q, ev.t_end_s, conf)
+        s.cart, unapplied = apply_line(s.cart, upc, -sign * q)
+        if unapplied:
+            state.rejections["carts: put-back of a unit the cart did not hold"] += -unapplied
+        if self.storage is not None:
+            self.storage.add_cart_line(sid, ev.event_id, upc, -sign * q, ev.t_end_s, conf)
 
     def _review(self, state: _State, ev: ShelfEvent, att: Attribution, hyps: list[Hypothesis],
                 session_p: dict[str | None, float]) -> None:
@@ -328,6 +362,14 @@ def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]
     u = b_ - a_
     k = float(np.clip(np.dot(p - a_, u) / np.dot(u, u), 0.0, 1.0))
     return float(np.linalg.norm(p - (a_ + k * u)))
+
+
+def _restrict(ev: ShelfEvent, plates: tuple[PlateId, ...]) -> ShelfEvent:
+    """The part of ``ev`` on ``plates`` (``ev`` itself if that part would be empty)."""
+    keep = [i for i, pl in enumerate(ev.plates) if pl in set(plates)]
+    if not keep or len(keep) == len(ev.plates):
+        return ev
+    return replace(ev, plates=tuple(ev.plates[i] for i in keep), plate_delta_g=tuple(ev.plate_delta_g[i] for i in keep))
 
 
 def merge_events(first: ShelfEvent, second: ShelfEvent) -> ShelfEvent:

@@ -24,6 +24,8 @@ class EngineParams:
         continuation_s: a change no product explains waits for a continuation (same shelf, same
             direction, neighbouring plates) starting within this many seconds, and is decided
             together with it (an item rested on the plate, then lifted).
+        split_min_p: several units of one product taken in one event are shared between the two
+            most likely shoppers when the second is at least this likely.
     """
 
     weight: WeightParams = field(default_factory=WeightParams)
@@ -36,3 +38,4 @@ class EngineParams:
     scan_link_window_s: float = 20.0
     adopt_max_height_m: float = 0.12
     continuation_s: float = 8.0
+    split_min_p: float = 0.3

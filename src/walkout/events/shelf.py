@@ -38,6 +38,7 @@ class ShelfEventParams:
     neighbour_steady_g: float = 4.0
     min_event_g: float = 12.0
     cluster_gap_plates: int = 2
+    overlap_slack_s: float = 0.5
     level_window_s: float = 0.4
 
 
@@ -167,16 +168,30 @@ def _split_by_sign(cluster: list[int], deltas: dict[int, float], p: ShelfEventPa
     return [cluster]
 
 
-def _clusters(deltas: dict[int, float], store: Store, p: ShelfEventParams) -> list[list[int]]:
+def _clusters(deltas: dict[int, float], store: Store, p: ShelfEventParams,
+              spans: dict[int, tuple[float, float]]) -> list[list[int]]:
+    """Plates that moved together: neighbours always (an item spans them); plates one apart only
+    if their changes overlapped in time (two products taken at once, not two shoppers in turn)."""
     plates = sorted(deltas, key=lambda i: store.plates[i].id.plate)
     out: list[list[int]] = []
     for pl in plates:
         num = store.plates[pl].id.plate
-        if out and num - store.plates[out[-1][-1]].id.plate <= p.cluster_gap_plates:
+        gap = num - store.plates[out[-1][-1]].id.plate if out else 99
+        together = gap <= 1 or (gap <= p.cluster_gap_plates and _overlap(spans, out[-1], pl, p.overlap_slack_s))
+        if out and together:
             out[-1].append(pl)
         else:
             out.append([pl])
     return out
+
+
+def _overlap(spans: dict[int, tuple[float, float]], cluster: list[int], pl: int, slack: float) -> bool:
+    known = [spans[c] for c in cluster if c in spans]
+    if pl not in spans or not known:
+        return True
+    a0, a1 = min(k[0] for k in known), max(k[1] for k in known)
+    b0, b1 = spans[pl]
+    return b0 <= a1 + slack and a0 <= b1 + slack
 
 
 def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, people: People,
@@ -204,7 +219,11 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
     raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float], float]] = []
     for g in groups:
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
-        for cluster in _clusters(deltas, store, params):
+        spans: dict[int, tuple[float, float]] = {}
+        for r in g.rows:
+            pl, a, b = int(changes.plate[r]), float(changes.t_start_s[r]), float(changes.t_end_s[r])
+            spans[pl] = (min(a, spans.get(pl, (a, b))[0]), max(b, spans.get(pl, (a, b))[1]))
+        for cluster in _clusters(deltas, store, params, spans):
             for part in _split_by_sign(cluster, deltas, params):
                 net = sum(deltas[pl] for pl in part)
                 if abs(net) < params.min_event_g:
