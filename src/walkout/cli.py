@@ -63,7 +63,8 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
                     receipts_to_show.append((rec.meta.name, r, keys.get(tokens.get(r.session_id, ""))))
 
         t0 = time.perf_counter()
-        outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick)
+        outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick,
+                                      trace_dir=out / "traces" if out is not None else None)
         wall = time.perf_counter() - t0
     report = outcome.report
     report["timings_s"]["wall"] = round(wall, 3)
@@ -96,6 +97,8 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
 
         path = write_report(report, out)
         console.print(f"report written to [bold]{path}[/] (and {out / 'f1_per_recording.png'})")
+        if outcome.traces:
+            console.print(f"{len(outcome.traces)} weight trace(s) of wrong receipt lines in {out / 'traces'}")
     return report
 
 

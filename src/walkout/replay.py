@@ -73,6 +73,7 @@ class ReplayOutcome:
     timings_s: dict[str, float] = field(default_factory=lambda: {"simulate": 0.0, "engine": 0.0, "evaluate": 0.0})
     report: dict[str, Any] = field(default_factory=dict)
     plate_samples: int = 0
+    traces: list[Path] = field(default_factory=list)
 
 
 def run_pairs(
@@ -81,6 +82,7 @@ def run_pairs(
     db: Database,
     params: EngineParams = EngineParams(),
     on_recording: Callable[[Recording, GroundTruth, RunResult], None] | None = None,
+    trace_dir: Path | None = None,
 ) -> ReplayOutcome:
     """Run the engine over simulated recordings and score them.
 
@@ -90,8 +92,10 @@ def run_pairs(
         db: the database the engine writes to (accounts seeded).
         params: engine parameters.
         on_recording: called after each recording (progress display).
+        trace_dir: if given, a weight-trace PNG of every wrong receipt line is written there.
     """
-    from walkout.eval import build_report, score_run
+    from walkout.eval import build_report, score_recording, score_run
+    from walkout.eval.traces import write_traces
 
     out = ReplayOutcome()
     engine = Engine(DbAccounts(db), storage=db, params=params)
@@ -109,6 +113,10 @@ def run_pairs(
         out.timings_s["engine"] += t2 - t1
         out.plate_samples += len(rec.plates)
         out.pairs.append((truth, result))
+        if trace_dir is not None:
+            errors = score_recording(truth, result, store).errors
+            if errors:
+                out.traces += write_traces(rec, truth, result, errors, trace_dir)
         if on_recording is not None:
             on_recording(rec, truth, result)
     t3 = time.perf_counter()
@@ -127,13 +135,17 @@ def replay_ground_truth(
     db_url: str = "sqlite://",
     params: EngineParams = EngineParams(),
     on_recording: Callable[[Recording, GroundTruth, RunResult], None] | None = None,
+    trace_dir: Path | None = None,
 ) -> ReplayOutcome:
-    """Replay every labelled recording of an AiFi-format ground-truth file through the engine."""
+    """Replay every labelled recording of an AiFi-format ground-truth file through the engine.
+
+    ``trace_dir``: where to draw a weight-trace PNG of every wrong receipt line (None: none).
+    """
     from walkout.sim import simulate_aifi
 
     db = open_database(db_url)
     try:
-        out = run_pairs(simulate_aifi(gt_path, store, seed), store, db, params, on_recording)
+        out = run_pairs(simulate_aifi(gt_path, store, seed), store, db, params, on_recording, trace_dir)
         out.report["seed"] = seed
         out.report["ground_truth"] = str(gt_path)
         return out
