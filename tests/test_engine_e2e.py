@@ -78,3 +78,23 @@ def test_same_recording_twice_gives_identical_results(store: Store, accounts: Ma
     first, second = Engine(accounts).run(rec), Engine(accounts).run(rec)
     assert first.receipts, "a scenario without receipts cannot show determinism"
     assert _decisions(first) == _decisions(second)
+
+
+def test_engine_persists_sessions_receipts_events_and_stock(tmp_path):
+    """Everything the engine decides is in the database after a run (SQLite file)."""
+    from walkout.engine.loop import Engine
+    from walkout.io import load_embedded_store
+    from walkout.replay import DbAccounts, open_database
+    from walkout.sim import random_scenario, simulate
+
+    store = load_embedded_store()
+    rec, _truth = simulate(random_scenario(store, 2, 60.0, 5), store, 5)
+    with open_database(f"sqlite:///{tmp_path / 'w.db'}") as db:
+        result = Engine(DbAccounts(db), storage=db).run(rec)
+        assert result.receipts
+        for r in result.receipts:
+            assert db.receipt(r.session_id) == r
+        logged = db.shelf_events(rec.meta.name)
+        assert [e.event_id for e in logged] == [e.event_id for e in result.shelf_events]
+        assert db.stock()
+        assert len(db.open_review_items(rec.meta.name)) == len(result.review)

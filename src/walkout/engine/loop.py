@@ -45,7 +45,9 @@ class Storage(Protocol):
 
     def close_session(self, session_id: str, exit_t_s: float, receipt: Receipt) -> object: ...
 
-    def add_review_item(self, item: ReviewItem) -> object: ...
+    def add_review_item(self, item: ReviewItem, recording: str = "") -> object: ...
+
+    def log_shelf_event(self, event: ShelfEvent, recording: str, attribution: Attribution | None = None) -> object: ...
 
     def set_stock(self, rows: list[tuple[str, str, int]]) -> object: ...
 
@@ -258,7 +260,9 @@ class Engine:
             if upc is not None and src is not None:
                 self._apply(state, ev, upc, q, src, part_sid, att.confidence)
             if att.confidence < p.review_threshold or part_sid is None or upc is None:
-                self._review(state, ev, att, hyps, session_p)
+                self._review(state, rec, ev, att, hyps, session_p)
+        if self.storage is not None:
+            self.storage.log_shelf_event(ev, rec.meta.name, state.attributions[-1])
 
     def _session_probs(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> dict[str | None, float]:
         """Probability of each open session (None: nobody linked) having done ``ev``."""
@@ -335,7 +339,7 @@ class Engine:
         if self.storage is not None:
             self.storage.add_cart_line(sid, ev.event_id, upc, -sign * q, ev.t_end_s, conf)
 
-    def _review(self, state: _State, ev: ShelfEvent, att: Attribution, hyps: list[Hypothesis],
+    def _review(self, state: _State, rec: Recording, ev: ShelfEvent, att: Attribution, hyps: list[Hypothesis],
                 session_p: dict[str | None, float]) -> None:
         reason = ("no shopper linked" if att.session_id is None else
                   "unknown product" if not att.items else "low confidence")
@@ -351,7 +355,7 @@ class Engine:
         )
         state.review.append(item)
         if self.storage is not None:
-            self.storage.add_review_item(item)
+            self.storage.add_review_item(item, rec.meta.name)
 
 
 def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]) -> float:
