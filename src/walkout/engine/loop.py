@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, cast
 
 from walkout.carts.cart import Cart, apply_line
 from walkout.carts.receipt import Receipt, make_receipt
@@ -109,13 +109,13 @@ class Engine:
         state.rejections.update(rec.rejections)
         for _t, _rank, kind, item in self._timeline(rec, people, crossings, events):
             if kind == "scan":
-                self._on_scan(state, *item)
+                self._on_scan(state, *cast(tuple[float, str, str], item))
             elif kind == "appear":
-                self._on_appear(state, rec, people, *item)
+                self._on_appear(state, rec, people, *cast(tuple[int, float], item))
             elif kind == "cross":
-                self._on_cross(state, rec, item)
+                self._on_cross(state, rec, cast(GateCrossing, item))
             else:
-                self._on_shelf_event(state, rec, people, item)
+                self._on_shelf_event(state, rec, people, cast(ShelfEvent, item))
         for sid in [s for s, v in state.sessions.items() if v.exit_t_s is None]:
             state.rejections["sessions: closed at end of recording (no exit seen)"] += 1
             self._close(state, rec, sid, rec.meta.duration_s)
@@ -290,7 +290,7 @@ class Engine:
             units = [(upc, q, src) for (upc, q), src in zip(best.items, best.sources, strict=True)]
         sid, conf = max(session_p.items(), key=lambda kv: kv[1])
         if len(units) >= 2 and len({src.plates for _, _, src in units}) == len(units):
-            out = []
+            out: list[tuple[str | None, int, Source | None, str | None, float]] = []
             for upc, q, src in units:
                 sub = _restrict(ev, src.plates)
                 sp = self._session_probs(state, rec, people, sub) if sub is not ev else session_p

@@ -221,8 +221,8 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
         spans: dict[int, tuple[float, float]] = {}
         for r in g.rows:
-            pl, a, b = int(changes.plate[r]), float(changes.t_start_s[r]), float(changes.t_end_s[r])
-            spans[pl] = (min(a, spans.get(pl, (a, b))[0]), max(b, spans.get(pl, (a, b))[1]))
+            k, a, b = int(changes.plate[r]), float(changes.t_start_s[r]), float(changes.t_end_s[r])
+            spans[k] = (min(a, spans.get(k, (a, b))[0]), max(b, spans.get(k, (a, b))[1]))
         for cluster in _clusters(deltas, store, params, spans):
             for part in _split_by_sign(cluster, deltas, params):
                 net = sum(deltas[pl] for pl in part)

@@ -113,7 +113,7 @@ def load_cameras(path: Path) -> tuple[tuple[Camera, ...], tuple[float, float, fl
                 Camera(
                     id=str(cid),
                     kind="depth" if str(cid).endswith("-depth") else "rgb",
-                    k_norm=tuple(tuple(float(v) for v in row) for row in c["K"]),
+                    k_norm=tuple(tuple(float(v) for v in row) for row in c["K"]),  # type: ignore[arg-type]
                     world_from_camera=tuple(tuple(row) for row in tw),
                     dist_coeffs=tuple(float(v) for v in c.get("dist_coeffs", ())),
                     width_px=AIFI_CAMERA_SIZE_PX[0],

@@ -259,7 +259,7 @@ def _read_scans(path: Path, store: Store, rej: Counter[str]) -> GateScans:
 
 
 def _read_people(path: Path, rej: Counter[str]) -> PersonObservations:
-    cols = {"t_s": ("floating",), "track_id": ("integer",)}
+    cols: dict[str, tuple[str, ...]] = {"t_s": ("floating",), "track_id": ("integer",)}
     for name in _HAND_COLS:
         for axis in "xyz":
             cols[f"{name}_{axis}_m"] = ("floating",)
