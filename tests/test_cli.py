@@ -297,3 +297,15 @@ def test_run_with_a_file_database_leaves_the_receipts(simulated: Path, tmp_path:
         assert db.receipt("tiny-9/s1") is None
     finally:
         db.dispose()
+
+
+def test_receipt_verdict_lines() -> None:
+    from walkout.cli import _verdict
+    from walkout.io import load_embedded_store
+
+    store = load_embedded_store()
+    fiji, taco = "632565000012", "071063437089"
+    assert "✓" in _verdict({fiji: 1}, {fiji: 1}, store)
+    bad = _verdict({fiji: 2}, {fiji: 1, taco: 1}, store)
+    assert "✗" in bad and "+1 FIJI WATER .5 LTR" in bad and "-1 Taco Bell Fire" in bad
+    assert "no shopper" in _verdict({fiji: 1}, None, store)

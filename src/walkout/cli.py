@@ -45,6 +45,7 @@ def _count_recordings(gt_path: Path, store_name: str = "aifi-nanostore") -> int:
 
 def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url: str, show_receipts: bool) -> dict:
     from walkout.eval import f1_table, receipt_panel
+    from walkout.eval.scoring import expected_items
     from walkout.io import load_store
     from walkout.replay import replay_ground_truth
 
@@ -60,7 +61,9 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
                 keys = {s.token: s.key for s in truth.shoppers}
                 tokens = {s.session_id: s.token for s in result.sessions}
                 for r in result.receipts:
-                    receipts_to_show.append((rec.meta.name, r, keys.get(tokens.get(r.session_id, ""))))
+                    key = keys.get(tokens.get(r.session_id, ""))
+                    expected = expected_items(truth, key) if key is not None else None
+                    receipts_to_show.append((rec.meta.name, r, key, expected))
 
         t0 = time.perf_counter()
         outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick,
@@ -70,11 +73,12 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
     report["timings_s"]["wall"] = round(wall, 3)
     if show_receipts:
         current = None
-        for name, r, key in receipts_to_show:
+        for name, r, key, expected in receipts_to_show:
             if name != current:
-                console.rule(f"[bold]{name}")
+                console.rule(f"[bold]{escape(name)}")
                 current = name
             console.print(receipt_panel(r, store, key))
+            console.print(_verdict(r.quantities(), expected, store))
     from walkout.eval.scoring import combine_scores, score_recording
 
     score = combine_scores(score_recording(t, r, store) for t, r in outcome.pairs)
@@ -100,6 +104,21 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
         if outcome.traces:
             console.print(f"{len(outcome.traces)} weight trace(s) of wrong receipt lines in {out / 'traces'}")
     return report
+
+
+def _verdict(charged: dict[str, int], expected: dict[str, int] | None, store) -> str:
+    """One line under a receipt: does it match what the shopper really left with?"""
+    if expected is None:
+        return "[yellow]? no shopper in the ground truth for this receipt[/]"
+    if charged == expected:
+        return "[green]✓ matches what the shopper took[/]"
+    names = store.product_by_upc
+    diff = []
+    for upc in sorted(set(charged) | set(expected)):
+        d = charged.get(upc, 0) - expected.get(upc, 0)
+        if d:
+            diff.append(f"{'+' if d > 0 else ''}{d} {escape(names[upc].name if upc in names else upc)}")
+    return "[red]✗ differs from what the shopper took: " + ", ".join(diff) + "[/]"
 
 
 @app.command()
