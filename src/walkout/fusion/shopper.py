@@ -3,8 +3,9 @@
 For every person, the closest approach of either hand to the event's plates (their aisle-side
 front edge or centre) in a window around the moment the weight moved (``t_change_s``: the lift or
 the release), lengthened by 0.12 m per second away from that moment and by 0.15 m for a hand
-hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; when a hand of the person went unseen in the window (occlusion), their head
-position minus an arm's reach, with a penalty, also counts (the better of the two is used). Normalising over persons gives the probability. This is the
+hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; when a hand of the person went unseen within ``occlusion_window_s`` of the
+moment the weight moved (occlusion), their head position minus an arm's reach, with a penalty,
+also counts (the better of the two is used). Normalising over persons gives the probability. This is the
 "closest hand" rule of weight-plus-vision checkout systems (e.g. the AutoCheckout baselines),
 made probabilistic so that near ties go to review.
 """
@@ -34,6 +35,7 @@ class ShopperParams:
     hand_sigma_m: float = 0.15
     arm_reach_m: float = 0.75
     head_penalty: float = 0.2
+    occlusion_window_s: float = 0.5
     tangled_factor: float = 0.9
     nobody_distance_m: float = 0.6
 
@@ -98,7 +100,10 @@ def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
         sel = np.flatnonzero(pid == k) + rows.start
         d_hand = _hand_distances(obs, sel, tgt, ev.t_key_s, params)
         log_l = -np.inf if d_hand is None else -0.5 * (d_hand / params.hand_sigma_m) ** 2
-        occluded = not (np.isfinite(obs.left_hand_xyz_m[sel]).all() and np.isfinite(obs.right_hand_xyz_m[sel]).all())
+        near_key = sel[np.abs(obs.t_s[sel] - ev.t_key_s) <= params.occlusion_window_s]
+        occluded = near_key.size == 0 or not (
+            np.isfinite(obs.left_hand_xyz_m[near_key]).all() and np.isfinite(obs.right_hand_xyz_m[near_key]).all()
+        )
         if occluded:  # an unseen hand may be the one reaching: an arm's reach from the head counts
             head = obs.head_xyz_m[sel].astype(np.float64)
             d = float(np.min(np.linalg.norm(head[:, None, :2] - tgt[None, :, :2], axis=2)))
