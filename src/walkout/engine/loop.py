@@ -298,10 +298,18 @@ class Engine:
                 out.append((upc, q, src, s_sid, s_conf))
             return out
         ranked = sorted(((k, v) for k, v in session_p.items() if k is not None), key=lambda kv: -kv[1])
-        if len(units) == 1 and units[0][1] >= 2 and len(ranked) >= 2 and ranked[1][1] >= self.params.split_min_p:
+        if len(units) == 1 and units[0][1] >= 2:
             upc, q, src = units[0]
-            first = (q + 1) // 2
-            return [(upc, first, src, ranked[0][0], ranked[0][1]), (upc, q - first, src, ranked[1][0], ranked[1][1])]
+            later = (q + 1) // 2
+            t_first = ev.t_first_change_s
+            if t_first is not None and ev.t_key_s - t_first >= self.params.split_gap_s:
+                # units lifted one after the other: who was at the shelf when the first one went?
+                early_p = self._session_probs(state, rec, people, replace(ev, t_change_s=t_first))
+                e_sid, e_conf = max(early_p.items(), key=lambda kv: kv[1])
+                if e_sid != sid:
+                    return [(upc, later, src, sid, conf), (upc, q - later, src, e_sid, e_conf)]
+            if len(ranked) >= 2 and ranked[1][1] >= self.params.split_min_p:
+                return [(upc, later, src, ranked[0][0], ranked[0][1]), (upc, q - later, src, ranked[1][0], ranked[1][1])]
         return [(upc, q, src, sid, conf) for upc, q, src in units]
 
     def _continuation(self, state: _State, rec: Recording, ev: ShelfEvent, sid: str | None) -> ShelfEvent | None:

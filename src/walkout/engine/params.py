@@ -25,7 +25,8 @@ class EngineParams:
             direction, neighbouring plates) starting within this many seconds, and is decided
             together with it (an item rested on the plate, then lifted).
         split_min_p: several units of one product taken in one event are shared between the two
-            most likely shoppers when the second is at least this likely.
+            most likely shoppers when the second is at least this likely, or when the first unit
+            left at least ``split_gap_s`` before the last and another shopper's hand was there.
     """
 
     weight: WeightParams = field(default_factory=WeightParams)
@@ -39,3 +40,4 @@ class EngineParams:
     adopt_max_height_m: float = 0.12
     continuation_s: float = 8.0
     split_min_p: float = 0.3
+    split_gap_s: float = 1.0

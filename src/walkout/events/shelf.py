@@ -50,8 +50,12 @@ class _Group:
     rows: list[int]
 
 
-def shelf_hand_times(store: Store, people: People, reach_m: float) -> dict[tuple[int, int], NDArray[np.float64]]:
-    """Times (s) at which any tracked hand was within ``reach_m`` of each shelf's front strip.
+HandTimes = dict[tuple[int, int], list[NDArray[np.float64]]]
+
+
+def shelf_hand_times(store: Store, people: People, reach_m: float) -> HandTimes:
+    """For each shelf, one sorted array per person of the times (s) at which that person's hand
+    was within ``reach_m`` of the shelf's front strip.
 
     The front strip of a shelf is its aisle-side edge (shelf-local y = 0), from the shelf
     surface up to its clearance height; distances are measured in the shelf's frame.
@@ -59,9 +63,10 @@ def shelf_hand_times(store: Store, people: People, reach_m: float) -> dict[tuple
     obs = people.obs
     hands = np.vstack([obs.left_hand_xyz_m, obs.right_hand_xyz_m]).astype(np.float64)
     t = np.r_[obs.t_s, obs.t_s]
+    who = np.r_[people.person, people.person]
     ok = np.all(np.isfinite(hands), axis=1)
-    hands, t = hands[ok], t[ok]
-    out: dict[tuple[int, int], NDArray[np.float64]] = {}
+    hands, t, who = hands[ok], t[ok], who[ok]
+    out: HandTimes = {}
     for s in store.shelves:
         w2s = np.linalg.inv(store.world_from_shelf(s.gondola, s.index))
         local = hands @ w2s[:3, :3].T + w2s[:3, 3]
@@ -69,21 +74,25 @@ def shelf_hand_times(store: Store, people: People, reach_m: float) -> dict[tuple
         dy = np.maximum(np.maximum(local[:, 1] - 0.15, -local[:, 1]), 0)
         dz = np.maximum(np.maximum(-local[:, 2] - 0.05, local[:, 2] - s.size_m[2]), 0)
         near = np.sqrt(dx * dx + dy * dy + dz * dz) <= reach_m
-        out[(s.gondola, s.index)] = np.sort(t[near])
+        out[(s.gondola, s.index)] = [np.sort(t[near & (who == k)]) for k in np.unique(who[near])]
     return out
 
 
-def _hand_bridges(times: NDArray[np.float64], t0: float, t1: float, max_gap: float) -> bool:
-    if times.size == 0 or t1 <= t0:
-        return t1 <= t0
-    lo, hi = np.searchsorted(times, [t0, t1])
-    inside = times[lo:hi]
-    pts = np.r_[t0, inside, t1]
-    return inside.size > 0 and float(np.max(np.diff(pts))) <= max_gap
+def _hand_bridges(per_person: list[NDArray[np.float64]], t0: float, t1: float, max_gap: float) -> bool:
+    """True if one person's hand stayed at the shelf from ``t0`` to ``t1`` (sightings at most
+    ``max_gap`` apart): two shoppers taking turns at a shelf are two interactions."""
+    if t1 <= t0:
+        return True
+    for times in per_person:
+        lo, hi = np.searchsorted(times, [t0, t1])
+        inside = times[lo:hi]
+        if inside.size and float(np.max(np.diff(np.r_[t0, inside, t1]))) <= max_gap:
+            return True
+    return False
 
 
 def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: list[tuple[int, int]],
-                   hands: dict[tuple[int, int], NDArray[np.float64]], p: ShelfEventParams) -> list[_Group]:
+                   hands: HandTimes, p: ShelfEventParams) -> list[_Group]:
     groups: list[_Group] = []
     order = np.lexsort((changes.t_start_s, shelf_of))
     current: _Group | None = None
@@ -94,7 +103,7 @@ def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: lis
             overlap = ts <= current.t_end
             same_way = np.sign(changes.delta_g[i]) == np.sign(changes.delta_g[current.rows[-1]])
             close = ts <= current.t_end + p.merge_gap_s or _hand_bridges(
-                hands.get(key, np.empty(0)), current.t_end, ts, p.hand_max_gap_s)
+                hands.get(key, []), current.t_end, ts, p.hand_max_gap_s)
             if overlap or (same_way and close):
                 current.t_end = max(current.t_end, te)
                 current.rows.append(int(i))
@@ -145,18 +154,25 @@ def _times(group: _Group, changes: PlateChanges, plates: list[int]) -> tuple[flo
     return float(min(changes.t_start_s[r] for r in rows)), float(max(changes.t_end_s[r] for r in rows))
 
 
-def _change_time(grid: PlateGrid, plates: list[int], t_start: float, t_end: float, net: float) -> float:
-    """Last time the summed reading of ``plates`` crossed halfway between its levels (s)."""
+def _change_time(grid: PlateGrid, plates: list[int], t_start: float, t_end: float,
+                 net: float) -> tuple[float, float | None]:
+    """(last time the summed reading of ``plates`` crossed halfway between its levels, first time
+    it crossed a quarter of the way), seconds."""
     t = grid.t_s
     i0, i1 = np.searchsorted(t, [t_start - 0.2, t_end + 0.05])
     if i1 - i0 < 3:
-        return t_end
+        return t_end, None
     s = np.nansum(grid.mass_g[i0:i1, plates].astype(np.float64), axis=1)
     before = float(np.median(s[: max(3, min(12, len(s) // 4))]))
-    half = before + net / 2
-    side = (s - half) * np.sign(net) > 0  # True once past the midpoint
-    crossings = np.flatnonzero(~side[:-1] & side[1:])
-    return float(t[i0 + crossings[-1] + 1]) if crossings.size else t_end
+
+    def crossings(frac: float) -> np.ndarray:
+        side = (s - (before + net * frac)) * np.sign(net) > 0  # True once past that level
+        return np.flatnonzero(~side[:-1] & side[1:])
+
+    half, quarter = crossings(0.5), crossings(0.25)
+    t_half = float(t[i0 + half[-1] + 1]) if half.size else t_end
+    t_quarter = float(t[i0 + quarter[0] + 1]) if quarter.size else None
+    return t_half, t_quarter
 
 
 def _split_by_sign(cluster: list[int], deltas: dict[int, float], p: ShelfEventParams) -> list[list[int]]:
@@ -216,7 +232,7 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
         shelf_plates[(pl.id.gondola, pl.id.shelf)].append(i)
     hands = shelf_hand_times(store, people, params.hand_reach_m)
     groups = _group_changes(changes, plate_shelf[changes.plate], keys, hands, params)
-    raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float], float]] = []
+    raw: list[tuple[float, float, tuple[int, int], list[int], dict[int, float], float, float | None]] = []
     for g in groups:
         deltas = _plate_deltas(g, changes, grid, shelf_plates[g.shelf], params)
         spans: dict[int, tuple[float, float]] = {}
@@ -231,12 +247,12 @@ def build_shelf_events(changes: PlateChanges, grid: PlateGrid, store: Store, peo
                 sign = np.sign(net)
                 kept = [pl for pl in part if np.sign(deltas[pl]) == sign or abs(deltas[pl]) >= params.min_event_g]
                 t_start, t_end = _times(g, changes, kept)
-                t_change = _change_time(grid, kept, t_start, t_end, float(sum(deltas[pl] for pl in kept)))
-                raw.append((t_end, t_start, g.shelf, kept, deltas, t_change))
+                t_change, t_first = _change_time(grid, kept, t_start, t_end, float(sum(deltas[pl] for pl in kept)))
+                raw.append((t_end, t_start, g.shelf, kept, deltas, t_change, t_first))
     raw.sort(key=lambda r: (r[0], r[2]))
     events = []
-    for i, (t_end, t_start, shelf, cluster, deltas, t_change) in enumerate(raw):
+    for i, (t_end, t_start, shelf, cluster, deltas, t_change, t_first) in enumerate(raw):
         ids: list[PlateId] = [store.plates[pl].id for pl in cluster]
         events.append(ShelfEvent(i, shelf[0], shelf[1], t_start, t_end, tuple(ids),
-                                 tuple(deltas[pl] for pl in cluster), t_change))
+                                 tuple(deltas[pl] for pl in cluster), t_change, t_first))
     return events

@@ -22,6 +22,8 @@ class ShelfEvent:
         t_change_s: the moment the weight actually moved (last crossing of the midpoint between
             the levels before and after; the lift of a pick, the release of a put-back), s.
             Defaults to ``t_end_s``.
+        t_first_change_s: the first time a quarter of the change had happened (the first unit of
+            several taken one after the other), s; None if unknown.
         delta_g: sum of ``plate_delta_g``.
         kind: ``"pick"`` if weight left the shelf, else ``"putback"``.
     """
@@ -34,6 +36,7 @@ class ShelfEvent:
     plates: tuple[PlateId, ...]
     plate_delta_g: tuple[float, ...]
     t_change_s: float | None = None
+    t_first_change_s: float | None = None
 
     @property
     def t_key_s(self) -> float:
