@@ -4,8 +4,9 @@ A shopper's interaction with a shelf often produces several plate activity inter
 leaning on the shelf (a plateau, then a release), an item rested on the plate for a few seconds
 before it is lifted, two units taken one after the other, an item spanning two plates. Changes on
 one shelf are merged into one interaction when they overlap, or when a change continues the
-previous one in the same direction and follows within ``merge_gap_s`` or while a tracked hand
-stayed at that shelf (the vision cue real stores use). A put-back followed by a pick (or the
+previous one in the same direction (small wobbles of either sign, like an item shifting while it
+rests on the plate, do not break it) and follows within ``merge_gap_s`` or while the same
+person's hand stayed at that shelf (the vision cue real stores use). A put-back followed by a pick (or the
 reverse) stays two events. What is
 still split (a lean seen without its hand) is reconciled by the engine, which knows whether a
 change is explained by any product. The merged interaction's
@@ -91,6 +92,14 @@ def _hand_bridges(per_person: list[NDArray[np.float64]], t0: float, t1: float, m
     return False
 
 
+def _direction(group: _Group, changes: PlateChanges, small_g: float) -> float:
+    """Sign of the group's last change that was not a small wobble (0 if all were small)."""
+    for r in reversed(group.rows):
+        if abs(changes.delta_g[r]) >= small_g:
+            return float(np.sign(changes.delta_g[r]))
+    return 0.0
+
+
 def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: list[tuple[int, int]],
                    hands: HandTimes, p: ShelfEventParams) -> list[_Group]:
     groups: list[_Group] = []
@@ -101,7 +110,8 @@ def _group_changes(changes: PlateChanges, shelf_of: NDArray[np.int64], keys: lis
         ts, te = float(changes.t_start_s[i]), float(changes.t_end_s[i])
         if current is not None and current.shelf == key:
             overlap = ts <= current.t_end
-            same_way = np.sign(changes.delta_g[i]) == np.sign(changes.delta_g[current.rows[-1]])
+            same_way = abs(changes.delta_g[i]) < p.min_event_g or np.sign(changes.delta_g[i]) == _direction(
+                current, changes, p.min_event_g)
             close = ts <= current.t_end + p.merge_gap_s or _hand_bridges(
                 hands.get(key, []), current.t_end, ts, p.hand_max_gap_s)
             if overlap or (same_way and close):

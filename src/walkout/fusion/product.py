@@ -42,7 +42,7 @@ class ProductParams:
     empty_source_factor: float = 0.02
     over_cart_factor: float = 1e-4
     misplaced_put_factor: float = 0.4
-    foreign_put_factor: float = 0.05
+    foreign_put_factor: float = 0.002
     unknown_density: float = 1e-4
 
 
