@@ -72,7 +72,7 @@ def trace_png(rec: Recording, truth: GroundTruth, result: RunResult, error: Rece
     for tev in truth.events:
         if {(p.gondola, p.shelf) for p in tev.plates} == {(g, sh)} and tev.t_s >= t0 and tev.t_start_s <= t1:
             ax.axvspan(tev.t_start_s, tev.t_s, color="tab:green", alpha=0.15)
-            ax.annotate(f"truth: {tev.kind} {tev.quantity}x {names.get(tev.upc, tev.upc)[:22]} by {tev.shopper[:8]}",
+            ax.annotate(f"truth: {tev.kind} {tev.quantity}x {names.get(tev.upc, tev.upc)[:22]} by {tev.shopper[:20]}",
                         (tev.t_start_s, 0.97), xycoords=("data", "axes fraction"), fontsize=7, color="darkgreen",
                         va="top")
     decided = {a.event_id: a for a in result.attributions}
@@ -82,7 +82,7 @@ def trace_png(rec: Recording, truth: GroundTruth, result: RunResult, error: Rece
         if (sev.gondola, sev.shelf) == (g, sh) and sev.t_end_s >= t0 and sev.t_start_s <= t1:
             a = decided.get(sev.event_id)
             what = " + ".join(f"{q}x {names.get(u, u)[:18]}" for u, q in a.items) if a and a.items else "unknown"
-            who = who_of.get(a.session_id, a.session_id)[:8] if a and a.session_id else "nobody"
+            who = who_of.get(a.session_id, a.session_id)[:20] if a and a.session_id else "nobody"
             ax.axvspan(sev.t_start_s, sev.t_end_s, color="tab:orange", alpha=0.15)
             ax.annotate(f"engine: {sev.kind} {what} -> {who} ({sev.delta_g:+.0f} g)", (sev.t_start_s, 0.05),
                         xycoords=("data", "axes fraction"), fontsize=7, color="saddlebrown")

@@ -196,14 +196,14 @@ def _split_by_sign(cluster: list[int], deltas: dict[int, float], p: ShelfEventPa
 
 def _clusters(deltas: dict[int, float], store: Store, p: ShelfEventParams,
               spans: dict[int, tuple[float, float]]) -> list[list[int]]:
-    """Plates that moved together: neighbours always (an item spans them); plates one apart only
-    if their changes overlapped in time (two products taken at once, not two shoppers in turn)."""
+    """Plates that moved together: at most one plate apart, with changes that overlapped in time
+    (an item spanning two plates, two products taken at once), not two shoppers in turn."""
     plates = sorted(deltas, key=lambda i: store.plates[i].id.plate)
     out: list[list[int]] = []
     for pl in plates:
         num = store.plates[pl].id.plate
         gap = num - store.plates[out[-1][-1]].id.plate if out else 99
-        together = gap <= 1 or (gap <= p.cluster_gap_plates and _overlap(spans, out[-1], pl, p.overlap_slack_s))
+        together = gap <= p.cluster_gap_plates and _overlap(spans, out[-1], pl, p.overlap_slack_s)
         if out and together:
             out[-1].append(pl)
         else:
