@@ -215,8 +215,10 @@ def run(
             for path, rec in zip(recording, recordings, strict=True):
                 result = engine.run(rec)
                 console.rule(f"[bold]{escape(rec.meta.name)}")
+                tokens = {x.session_id: x.token for x in result.sessions}
                 for r in result.receipts:
-                    console.print(receipt_panel(r, rec.store, None))
+                    account = database.account_by_token(tokens.get(r.session_id, ""))
+                    console.print(receipt_panel(r, rec.store, account.name if account else r.account_id))
                 for reason, n in result.rejections.items():
                     console.print(f"[yellow]rejected[/] {n} × {escape(reason)}")
                 dest = write_result(result, out / f"{path.name}.result.json")
