@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
+import numpy as np
+
 from walkout.carts.cart import Cart, apply_line
 from walkout.carts.receipt import Receipt, make_receipt
 from walkout.core.store import PlateId
@@ -69,7 +71,8 @@ class _State:
     pending: list[tuple[float, str, str]] = field(default_factory=list)
     sessions: dict[str, _Session] = field(default_factory=dict)
     by_person: dict[int, str] = field(default_factory=dict)
-    entered: set[int] = field(default_factory=set)
+    first_row: dict[int, int] = field(default_factory=dict)
+    last_seen_s: dict[int, float] = field(default_factory=dict)
     events: list[ShelfEvent] = field(default_factory=list)
     deferred: dict[int, ShelfEvent] = field(default_factory=dict)
     decided: list[ShelfEvent] = field(default_factory=list)
@@ -105,9 +108,11 @@ class Engine:
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0
-        state = _State(live=LivePlanogram.from_facings(rec.meta.planogram), events=list(events))
+        first_row, last_seen_s = _person_spans(people)
+        state = _State(live=LivePlanogram.from_facings(rec.meta.planogram), events=list(events),
+                       first_row=first_row, last_seen_s=last_seen_s)
         state.rejections.update(rec.rejections)
-        for _t, _rank, kind, item in self._timeline(rec, people, crossings, events):
+        for _t, _rank, kind, item in self._timeline(rec, people, first_row, crossings, events):
             if kind == "scan":
                 self._on_scan(state, *cast(tuple[float, str, str], item))
             elif kind == "appear":
@@ -144,14 +149,13 @@ class Engine:
 
     # ------------------------------------------------------------------ timeline
     @staticmethod
-    def _timeline(rec: Recording, people: People, crossings: list[GateCrossing],
+    def _timeline(rec: Recording, people: People, first_row: dict[int, int], crossings: list[GateCrossing],
                   events: list[ShelfEvent]) -> list[tuple[float, int, str, object]]:
         items: list[tuple[float, int, str, object]] = []
         for gate, t, token in zip(rec.scans.gate_id, rec.scans.t_s, rec.scans.token, strict=True):
             items.append((float(t), 0, "scan", (float(t), str(token), str(gate))))
-        for pid in people.ids():
-            first = int(next(i for i, v in enumerate(people.person) if v == pid))
-            items.append((float(people.obs.t_s[first]), 1, "appear", (pid, float(people.obs.t_s[first]))))
+        for pid, row in first_row.items():
+            items.append((float(people.obs.t_s[row]), 1, "appear", (pid, float(people.obs.t_s[row]))))
         for c in crossings:
             items.append((c.t_s, 2 if c.kind == "entry" else 4, "cross", c))
         for ev in events:
@@ -170,16 +174,15 @@ class Engine:
 
     def _on_appear(self, state: _State, rec: Recording, people: People, pid: int, t: float) -> None:
         """A person first seen away from the entry: if a shopper's tracking was lost, this may be them."""
-        rows = people.person == pid
-        xy = people.obs.head_xyz_m[rows][0, :2].astype(float)
+        xy = people.obs.head_xyz_m[state.first_row[pid], :2].astype(float)
         for g in rec.store.gates:
             if g.kind == "entry" and _segment_distance(xy, g.a_xy_m, g.b_xy_m) < 1.0:
                 return
         h = people.height_m.get(pid)
         best, best_dh = None, self.params.adopt_max_height_m
         for s in state.sessions.values():
-            if s.exit_t_s is not None or not self._vanished(people, s.person, t):
-                continue
+            if s.exit_t_s is not None or state.last_seen_s.get(s.person, -np.inf) >= t - 0.5:
+                continue  # closed, or its person is still being tracked
             hs = people.height_m.get(s.person)
             if h is not None and hs is not None and abs(h - hs) <= best_dh:
                 best, best_dh = s, abs(h - hs)
@@ -188,18 +191,9 @@ class Engine:
             state.by_person.pop(best.person, None)
             best.person = pid
             state.by_person[pid] = best.session_id
-            state.entered.add(pid)
-
-    @staticmethod
-    def _vanished(people: People, pid: int, t: float) -> bool:
-        rows = people.person == pid
-        if not rows.any():
-            return True
-        return float(people.obs.t_s[rows].max()) < t - 0.5
 
     def _on_cross(self, state: _State, rec: Recording, c: GateCrossing) -> None:
         if c.kind == "entry":
-            state.entered.add(c.person)
             window = self.params.scan_link_window_s
             for i, (t, token, _gate) in enumerate(state.pending):
                 if c.t_s - window <= t <= c.t_s:
@@ -366,10 +360,18 @@ class Engine:
             self.storage.add_review_item(item, rec.meta.name)
 
 
+def _person_spans(people: People) -> tuple[dict[int, int], dict[int, float]]:
+    """Each linked person's first observation row and last observation time (s)."""
+    ids = people.person
+    uniq, first = np.unique(ids, return_index=True)
+    _, last_rev = np.unique(ids[::-1], return_index=True)
+    last = len(ids) - 1 - last_rev
+    return ({int(k): int(r) for k, r in zip(uniq, first, strict=True)},
+            {int(k): float(people.obs.t_s[r]) for k, r in zip(uniq, last, strict=True)})
+
+
 def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]) -> float:
     """Distance (m) from a point to the segment a-b on the floor."""
-    import numpy as np
-
     p, a_, b_ = np.asarray(xy, float), np.asarray(a, float), np.asarray(b, float)
     u = b_ - a_
     k = float(np.clip(np.dot(p - a_, u) / np.dot(u, u), 0.0, 1.0))
