@@ -79,10 +79,7 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
                 current = name
             console.print(receipt_panel(r, store, key))
             console.print(_verdict(r.quantities(), expected, store))
-    from walkout.eval.scoring import combine_scores, score_recording
-
-    score = combine_scores(score_recording(t, r, store) for t, r in outcome.pairs)
-    console.print(f1_table(score))
+    console.print(f1_table(outcome.score))
     ov = report["overall"]
     console.print(
         f"[bold]overall[/] precision {ov['precision']:.4f}  recall {ov['recall']:.4f}  [bold]F1 {ov['f1']:.4f}[/]  "

@@ -18,6 +18,7 @@ from walkout.engine.db import Database
 from walkout.engine.loop import Engine
 from walkout.engine.params import EngineParams
 from walkout.engine.result import RunResult
+from walkout.eval.scoring import RunScore
 from walkout.eval.truth import GroundTruth
 from walkout.io.accounts import demo_accounts
 from walkout.io.recording import Recording
@@ -74,6 +75,7 @@ class ReplayOutcome:
     report: dict[str, Any] = field(default_factory=dict)
     plate_samples: int = 0
     traces: list[Path] = field(default_factory=list)
+    score: RunScore | None = None
 
 
 def run_pairs(
@@ -94,10 +96,11 @@ def run_pairs(
         on_recording: called after each recording (progress display).
         trace_dir: if given, a weight-trace PNG of every wrong receipt line is written there.
     """
-    from walkout.eval import build_report, score_recording, score_run
+    from walkout.eval import build_report, combine_scores, score_recording
     from walkout.eval.traces import write_traces
 
     out = ReplayOutcome()
+    scores = []
     engine = Engine(DbAccounts(db), storage=db, params=params)
     it = iter(simulated)
     while True:
@@ -113,16 +116,16 @@ def run_pairs(
         out.timings_s["engine"] += t2 - t1
         out.plate_samples += len(rec.plates)
         out.pairs.append((truth, result))
-        if trace_dir is not None:
-            errors = score_recording(truth, result, store).errors
-            if errors:
-                out.traces += write_traces(rec, truth, result, errors, trace_dir)
+        scores.append(score_recording(truth, result, store))
+        out.timings_s["evaluate"] += time.perf_counter() - t2
+        if trace_dir is not None and scores[-1].errors:
+            out.traces += write_traces(rec, truth, result, scores[-1].errors, trace_dir)
         if on_recording is not None:
             on_recording(rec, truth, result)
     t3 = time.perf_counter()
-    score = score_run(out.pairs, store)
-    out.report = build_report(score, [r for _, r in out.pairs], [t for t, _ in out.pairs], store)
-    out.timings_s["evaluate"] = time.perf_counter() - t3
+    out.score = combine_scores(scores)
+    out.report = build_report(out.score, [r for _, r in out.pairs], [t for t, _ in out.pairs], store)
+    out.timings_s["evaluate"] += time.perf_counter() - t3
     out.report["timings_s"] = {k: round(v, 3) for k, v in out.timings_s.items()}
     out.report["plate_samples"] = out.plate_samples
     return out
