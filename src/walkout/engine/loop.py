@@ -380,7 +380,8 @@ def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]
 
 def _restrict(ev: ShelfEvent, plates: tuple[PlateId, ...]) -> ShelfEvent:
     """The part of ``ev`` on ``plates`` (``ev`` itself if that part would be empty)."""
-    keep = [i for i, pl in enumerate(ev.plates) if pl in set(plates)]
+    wanted = set(plates)
+    keep = [i for i, pl in enumerate(ev.plates) if pl in wanted]
     if not keep or len(keep) == len(ev.plates):
         return ev
     return replace(ev, plates=tuple(ev.plates[i] for i in keep), plate_delta_g=tuple(ev.plate_delta_g[i] for i in keep))
