@@ -7,7 +7,9 @@ and actual shape (the supervision ``Detections`` pattern).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -112,3 +114,68 @@ def empty_people() -> PersonObservations:
     """A PersonObservations batch with no rows."""
     z = np.empty((0, 3), dtype=np.float32)
     return PersonObservations(np.empty(0), np.empty(0, dtype=np.int64), z, z.copy(), z.copy())
+
+
+@dataclass(frozen=True)
+class DepthFrames:
+    """Synchronised frames of a store's ceiling RGB-D units over a stretch of time.
+
+    Depth follows the RealSense convention: uint16 millimetres along the optical axis (the
+    camera-frame z), 0 where the sensor had no return. RGB is registered to the depth image
+    (as RealSense ``align_to(depth)``), so pixel (v, u) of both is the same ray.
+
+    Attributes:
+        camera_ids: the depth cameras (``Camera.id`` of kind ``"depth"``), c of them.
+        t_s: (n,) float64 frame times, seconds since the recording's start.
+        depth_mm: (c, n, H, W) uint16.
+        rgb: (c, n, H, W, 3) uint8, or None when the units send depth only.
+        valid: (c, n) bool, False where a camera dropped the frame (its pixels are then 0).
+    """
+
+    camera_ids: tuple[str, ...]
+    t_s: NDArray[np.float64]
+    depth_mm: NDArray[np.uint16]
+    rgb: NDArray[np.uint8] | None
+    valid: NDArray[np.bool_]
+
+    def __post_init__(self) -> None:
+        c = len(self.camera_ids)
+        n = self.t_s.shape[0] if self.t_s.ndim == 1 else -1
+        _check("DepthFrames.t_s", self.t_s, (n,), np.float64)
+        if self.depth_mm.ndim != 4:
+            raise ValueError(f"DepthFrames.depth_mm: expected shape (c, n, H, W), got {self.depth_mm.shape}")
+        h, w = self.depth_mm.shape[2:]
+        _check("DepthFrames.depth_mm", self.depth_mm, (c, n, h, w), np.uint16)
+        if self.rgb is not None:
+            _check("DepthFrames.rgb", self.rgb, (c, n, h, w, 3), np.uint8)
+        _check("DepthFrames.valid", self.valid, (c, n), np.bool_)
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+
+class DepthSource(Protocol):
+    """A store's ceiling RGB-D units: what a live camera driver or a simulator provides.
+
+    Frames are produced on demand, in time order, and dropped once processed; nothing here is
+    stored unless a debug option asks for it (privacy: only tracks and keypoints leave
+    perception).
+
+    Attributes:
+        camera_ids: the depth cameras, in the order used by every :class:`DepthFrames`.
+        width_px, height_px: depth image size.
+        fps: frame rate.
+    """
+
+    camera_ids: tuple[str, ...]
+    width_px: int
+    height_px: int
+    fps: float
+
+    def empty_store(self) -> DepthFrames:
+        """A few frames of every unit looking at the empty store (captured at calibration)."""
+        ...
+
+    def chunks(self, chunk_s: float) -> Iterator[DepthFrames]:
+        """The recording's frames in consecutive time chunks of about ``chunk_s`` seconds."""
+        ...

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from walkout.core.errors import RecordingError, StoreFileError
-from walkout.core.frames import GateScans, PersonObservations, PlateSamples
+from walkout.core.frames import DepthSource, GateScans, PersonObservations, PlateSamples
 from walkout.core.store import Facing, PlateId, Store
 from walkout.io.store_file import store_document, store_from_document
 
@@ -62,7 +62,9 @@ class Recording:
     """A recording in memory: store, metadata and the three sensor streams.
 
     ``rejections`` counts rows dropped while reading, by reason (e.g. ``"plates: unknown plate
-    id"``); it is empty for a clean recording.
+    id"``); it is empty for a clean recording. ``depth`` is the store's RGB-D units when they are
+    attached (a live store or the simulator); raw frames are never written to a recording
+    directory.
     """
 
     store: Store
@@ -71,6 +73,7 @@ class Recording:
     scans: GateScans
     people: PersonObservations
     rejections: dict[str, int] = field(default_factory=dict)
+    depth: DepthSource | None = None
 
 
 # ---------------------------------------------------------------- writing

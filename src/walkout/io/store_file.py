@@ -22,7 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from walkout.core.errors import StoreFileError
-from walkout.core.store import Gate, Store
+from walkout.core.store import Camera, Gate, Store
 from walkout.io import aifi
 
 STORE_FORMAT = "walkout-store"
@@ -59,6 +59,7 @@ def load_aifi_store_dir(directory: Path) -> Store:
     cameras, floor = aifi.load_cameras(d / "calibration.json")
     try:
         gates = tuple(Gate(**g) for g in overlay.get("gates", []))
+        cameras = cameras + tuple(Camera(**c) for c in overlay.get("extra_cameras", []))
         return Store(
             name=overlay["name"],
             source=overlay.get("source", ""),
