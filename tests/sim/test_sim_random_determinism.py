@@ -152,7 +152,7 @@ def test_public_api_matches_all() -> None:
 def test_params_validate(build, error: str | None) -> None:
     if error is None:
         p = build()
-        assert {f.name for f in fields(p)} == {"stock", "load_cell", "people", "shopper"}
+        assert {f.name for f in fields(p)} == {"stock", "load_cell", "people", "shopper", "depth"}
         return
     with pytest.raises(ValueError, match=error):
         build()

@@ -151,6 +151,8 @@ class ShopperParams:
         speed_mps: walking speed range (one speed per shopper, +/-10% per segment).
         stand_off_m: a shopper stands this far in front of the shelf front edge.
         stand_lateral_m: and this far (at most) sideways of the plate.
+        personal_space_m: nobody stands closer than this to another shopper who is standing at a
+            shelf; a shopper whose spot is taken stands beside them.
         pause_s: pause between arriving at a shelf and reaching.
         first_appear_s: when the first shopper appears outside the entry gate.
         stagger_s: delay between consecutive shoppers' appearances (AiFi replays).
@@ -184,6 +186,7 @@ class ShopperParams:
     speed_mps: Range = (0.8, 1.4)
     stand_off_m: Range = (0.35, 0.5)
     stand_lateral_m: float = 0.1
+    personal_space_m: float = 0.55
     pause_s: Range = (0.5, 3.0)
     first_appear_s: Range = (0.3, 1.0)
     stagger_s: Range = (0.5, 3.0)
@@ -225,6 +228,70 @@ class ShopperParams:
 
 
 @dataclass(frozen=True)
+class DepthParams:
+    """Ceiling RGB-D units (depth plus registered colour) and the bodies they see.
+
+    The sensor defaults describe an active-stereo unit of the Intel RealSense D4xx class: depth
+    noise growing with the square of the distance (stereo depth error is proportional to z^2 /
+    (focal length x baseline); Intel's D400 datasheet quotes < 2% RMS error at 2 m), no return at
+    depth edges and in small holes, and occasionally a dropped frame.
+
+    Attributes:
+        width_px, height_px: image size of every unit (each calibration's normalised K is scaled
+            to it, so a 16:9 calibration gives non-square pixels at 320x240).
+        fps: frame rate; frame k is at t = k / fps seconds.
+        noise_k_per_m: depth noise, 1 sigma = ``noise_k_per_m * z**2`` metres for a depth of z
+            metres (0.004 gives 2.5 cm, 1% of the range, at 2.5 m and 4 mm at 1 m).
+        min_range_m, max_range_m: nearer or farther surfaces read 0 (no return).
+        hole_frac: expected share of pixels lost to small holes (3x3 crosses, 5x5 discs), per frame.
+        edge_step_m: two neighbouring pixels whose true depths differ by more than this form a
+            depth edge.
+        edge_drop_prob: probability that a pixel at a depth edge (either side) has no return.
+        drop_frame_prob: probability that a unit drops a frame (``valid`` False, pixels 0).
+        rgb_sigma: colour noise, 1 sigma in 8-bit levels.
+        bank_frames: noisy empty-store frames precomputed per unit and reused (picked at random)
+            for every frame, so frames with nobody in view cost one copy.
+        empty_store_frames: frames per unit returned by ``empty_store()``.
+        shelf_board_m: thickness of a shelf board, below the shelf's plate surface.
+        build: range of a shopper's girth factor (torso and limb radii, shoulder width).
+        long_sleeve_prob: probability that a shopper's forearms are clothed (else bare skin).
+    """
+
+    width_px: int = 320
+    height_px: int = 240
+    fps: float = 15.0
+    noise_k_per_m: float = 0.004
+    min_range_m: float = 0.3
+    max_range_m: float = 10.0
+    hole_frac: float = 0.015
+    edge_step_m: float = 0.05
+    edge_drop_prob: float = 0.5
+    drop_frame_prob: float = 0.005
+    rgb_sigma: float = 2.0
+    bank_frames: int = 8
+    empty_store_frames: int = 10
+    shelf_board_m: float = 0.03
+    build: Range = (0.85, 1.2)
+    long_sleeve_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.width_px < 8 or self.height_px < 8 or self.fps <= 0:
+            raise ValueError(
+                f"DepthParams: image >= 8x8 px and fps > 0, got {self.width_px}x{self.height_px} at {self.fps}"
+            )
+        if self.noise_k_per_m < 0 or self.rgb_sigma < 0 or self.edge_step_m <= 0 or self.shelf_board_m <= 0:
+            raise ValueError("DepthParams: noise_k_per_m, rgb_sigma >= 0; edge_step_m, shelf_board_m > 0")
+        _check_range("DepthParams.range_m", (self.min_range_m, self.max_range_m))
+        _check_range("DepthParams.build", self.build, 0.1)
+        if not 0.0 <= self.hole_frac < 0.5:
+            raise ValueError(f"DepthParams.hole_frac: expected [0, 0.5), got {self.hole_frac}")
+        for name in ("edge_drop_prob", "drop_frame_prob", "long_sleeve_prob"):
+            _check_prob(f"DepthParams.{name}", getattr(self, name))
+        if self.bank_frames < 1 or self.empty_store_frames < 1:
+            raise ValueError("DepthParams: bank_frames and empty_store_frames must be >= 1")
+
+
+@dataclass(frozen=True)
 class SimParams:
     """All simulator parameters, grouped."""
 
@@ -232,3 +299,4 @@ class SimParams:
     load_cell: LoadCellParams = field(default_factory=LoadCellParams)
     people: PeopleParams = field(default_factory=PeopleParams)
     shopper: ShopperParams = field(default_factory=ShopperParams)
+    depth: DepthParams = field(default_factory=DepthParams)

@@ -33,11 +33,14 @@ class PeopleRender:
         observations: what the tracker reports.
         shopper: (n,) int64 index of the shopper each observation row really belongs to.
         n_rows_before_drop: number of rows before dropping.
+        gait_phase_rad: (shoppers,) float64 walking-cycle phase of each shopper (the phase of
+            :func:`tracker_pose`; the depth renderer's bodies walk in the same phase).
     """
 
     observations: PersonObservations
     shopper: NDArray[np.int64]
     n_rows_before_drop: int
+    gait_phase_rad: NDArray[np.float64]
 
 
 def body_at(
@@ -85,17 +88,34 @@ def _markov_mask(n: int, frac: float, run: float, rng: np.random.Generator) -> N
     return np.repeat(np.concatenate(values), np.concatenate(lengths))[:n]
 
 
-def _hands(
+def tracker_pose(
     track: ShopperTrack,
     idx: int,
     t: NDArray[np.float64],
     timeline: Timeline,
     params: PeopleParams,
-    rng: np.random.Generator,
+    phase: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Noiseless head point and hands of one shopper (world frame, metres).
+
+    The tracker model before noise and dropouts: hands rest ``hand_rest_side_m`` either side of
+    the body at ``hand_rest_z_m``, swing fore-aft (``hand_swing_m``) while walking, and move to
+    each reach target with the smoothstep weight of the reach's four times; the head point is
+    ``head_below_top_m`` below the top of the head, bobbing ``bob_m`` while walking.
+
+    Args:
+        track: the shopper's path.
+        idx: the shopper's index in ``timeline.shoppers`` (selects its reaches).
+        t: (n,) float64 seconds.
+        timeline: the scheduled reaches.
+        params: tracker model parameters.
+        phase: walking-cycle phase, radians.
+
+    Returns:
+        ``(head, left, right)``: three (n, 3) float64 world points, metres.
+    """
     xy, face, moving = body_at(track, t)
     right = np.stack([face[:, 1], -face[:, 0]], axis=1)
-    phase = rng.uniform(0, 2 * np.pi)
     swing = (params.hand_swing_m * np.sin(np.pi * params.step_hz * t + phase) * moving)[:, None] * face
     hands = []
     for sign in (-1.0, 1.0):  # left, right
@@ -177,16 +197,20 @@ def _shopper_rows(
     footprints: tuple[Footprint, ...],
     params: PeopleParams,
     rng: np.random.Generator,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Noisy head, left and right hand (frames, 3) of one shopper, hands NaN while occluded."""
-    head, left, right = _hands(tr, i, t, timeline, params, rng)
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float]:
+    """Noisy head, left and right hand (frames, 3) of one shopper, and its gait phase (radians).
+
+    Hands are NaN while occluded.
+    """
+    phase = rng.uniform(0, 2 * np.pi)
+    head, left, right = tracker_pose(tr, i, t, timeline, params, phase)
     dist = np.min([fp.distance(xy) for fp in footprints], axis=0) if footprints else np.full(len(t), np.inf)
     near = dist < params.near_shelf_m
     for h in (left, right):
         h += rng.normal(0.0, params.hand_sigma_m, size=h.shape)
         h[near & _markov_mask(len(t), params.hand_missing_frac, params.hand_missing_run_frames, rng)] = np.nan
     head += rng.normal(0.0, params.head_sigma_m, size=head.shape)
-    return head, left, right
+    return head, left, right, float(phase)
 
 
 def _track_ids(n: int, rng: np.random.Generator) -> NDArray[np.int64]:
@@ -217,9 +241,10 @@ def render_people(
     pos, present = _positions(timeline, t)
     ids = swapped_ids(pos, base, params, rng)
     cols: dict[str, list[NDArray[np.generic]]] = {k: [_EMPTY[k]] for k in _COLS}
+    phases = np.zeros(n)
     for i, tr in enumerate(timeline.shoppers):
         k = np.flatnonzero(present[:, i])
-        rows = _shopper_rows(tr, i, t[k], pos[k, i], timeline, footprints, params, rng)
+        *rows, phases[i] = _shopper_rows(tr, i, t[k], pos[k, i], timeline, footprints, params, rng)
         for key, v in zip(_COLS, (t[k], ids[k, i], *rows, np.full(len(k), i)), strict=True):
             cols[key].append(v)
     c = {key: np.concatenate(v) for key, v in cols.items()}
@@ -233,4 +258,4 @@ def render_people(
         left_hand_xyz_m=c["left"][order].astype(np.float32),
         right_hand_xyz_m=c["right"][order].astype(np.float32),
     )
-    return PeopleRender(obs, c["who"][order].astype(np.int64), total)
+    return PeopleRender(obs, c["who"][order].astype(np.int64), total, phases)

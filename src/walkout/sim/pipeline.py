@@ -8,8 +8,11 @@ one stage's parameters does not reshuffle the others)::
                                --render_people--> PersonObservations (15 Hz)
                                --gate scans-----> GateScans
                                --truth----------> GroundTruth
+                               --SimDepthSource-> depth + RGB frames (15 Hz, lazy)
 
-The same ``(scenario, store, seed, params)`` gives byte-identical recordings.
+The same ``(scenario, store, seed, params)`` gives byte-identical recordings. The depth units
+(``Recording.depth``) render nothing until their frames are iterated; their stream is the last
+child, so adding it left the other stages' streams unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from walkout.core.store import Store
 from walkout.eval.truth import GroundTruth, TruthShopper
 from walkout.io.recording import Recording, RecordingMeta
 from walkout.sim.aifi import aifi_scenarios
+from walkout.sim.body import draw_physiques
+from walkout.sim.depth import SimDepthSource
 from walkout.sim.labels import parse_aifi_ground_truth
 from walkout.sim.loadcell import plate_samples, plate_signals
 from walkout.sim.params import SimParams
@@ -36,7 +41,7 @@ from walkout.sim.world import plate_loads_g, resolve_events, stock_units
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
-    names = ("stock", "resolve", "schedule", "loadcell", "people")
+    names = ("stock", "resolve", "schedule", "loadcell", "people", "depth")  # append only: spawn keys stay
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
@@ -76,6 +81,8 @@ def simulate_timeline(
     timeline = schedule(store, scenario, resolved, params, rng["schedule"])
     t_s, mass_g = plate_signals(plate_loads_g(units, len(store.plates)), timeline, params.load_cell, rng["loadcell"])
     people = render_people(timeline, gondola_footprints(store), params.people, rng["people"])
+    physiques = draw_physiques(timeline, params.depth, rng["depth"], people.gait_phase_rad)
+    depth = SimDepthSource(store, timeline, physiques, params, rng["depth"])
     meta = RecordingMeta(
         name=scenario.name,
         duration_s=timeline.duration_s,
@@ -84,7 +91,9 @@ def simulate_timeline(
         planogram=scenario.planogram,
         source=f"walkout.sim seed={seed}; {scenario.source}".strip("; "),
     )
-    rec = Recording(store, meta, plate_samples(store, t_s, mass_g), _gate_scans(timeline), people.observations)
+    rec = Recording(
+        store, meta, plate_samples(store, t_s, mass_g), _gate_scans(timeline), people.observations, depth=depth
+    )
     return rec, _truth(scenario, timeline, seed), timeline
 
 
@@ -101,7 +110,9 @@ def simulate(
 
     Returns:
         ``(recording, ground_truth)``: what the sensors emitted (plates at 60 Hz, time-major in
-        store plate order; gate scans; person observations at 15 Hz), and what really happened.
+        store plate order; gate scans; person observations at 15 Hz; the depth units as a lazy
+        :class:`~walkout.sim.depth.SimDepthSource` in ``recording.depth``, whose
+        ``body_truth()`` gives the rendered bodies' keypoints), and what really happened.
 
     Raises:
         ValueError: the scenario names unknown plates/products, picks a product with no unit

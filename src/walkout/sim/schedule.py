@@ -180,6 +180,7 @@ class _Scheduler:
         self.reach_inside = params.people.reach_inside_m
         self.tracks: list[_Track] = []
         self.gate_times: list[dict[str, float]] = []
+        self.spots: list[tuple[int, NDArray[np.float64], float, float]] = []  # (shopper, xy, t0, t1)
 
     def u(self, r: tuple[float, float]) -> float:
         return float(self.rng.uniform(r[0], r[1]))
@@ -193,6 +194,7 @@ class _Scheduler:
         gate_free = -np.inf  # one scanner, one lane: the next token is read once the last shopper is through
         for sh in self.scenario.shoppers:
             appear = sh.enter_after_s if sh.enter_after_s > 0 else t_prev
+            appear = max(appear, gate_free + 0.8)  # the next in the queue steps up once the last is clear
             t_prev = appear + self.u(self.p.stagger_s)
             p = a + self.u((0.15, 0.85)) * (b - a)
             tr = _Track(p - 0.3 * n, appear, self.u(self.p.speed_mps), n, self.p.speed_mps)
@@ -226,8 +228,10 @@ class _Scheduler:
             plate = int(self.rng.integers(len(self.store.plates)))
             stand = self.stand_point([plate])
             tr = self.tracks[i]
-            tr.go(self.planner.path(tr.pos, stand)[1:], self.rng)
-            tr.stay(tr.t + self.u((1.0, 4.0)), face=-self.geo.out_xy[plate])
+            dwell = self.u((1.0, 4.0))
+            t0 = self.walk_to_spot(i, stand, self.geo.lat_xy[plate], dwell)
+            tr.stay(t0 + dwell, face=-self.geo.out_xy[plate])
+            self.spots.append((i, tr.pos.copy(), t0, tr.t))
 
     # ---- shelf events
     def stand_point(self, plates: list[int]) -> NDArray[np.float64]:
@@ -236,12 +240,36 @@ class _Scheduler:
         lateral = self.u((-self.p.stand_lateral_m, self.p.stand_lateral_m))
         return front + out * self.u(self.p.stand_off_m) + lat * lateral
 
+    def free_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], t0: float, t1: float
+                  ) -> NDArray[np.float64]:
+        """``stand``, moved sideways along the shelf until no other shopper stands within
+        ``personal_space_m`` of it between t0 and t1 (people do not stand inside each other)."""
+        gap = self.p.personal_space_m
+        for _ in range(4):
+            busy = [xy for j, xy, a, b in self.spots if j != i and a < t1 and b > t0 and np.hypot(*(xy - stand)) < gap]
+            if not busy:
+                break
+            side = np.sign(float(np.dot(stand - busy[0], lat))) or 1.0
+            stand = stand + (side * gap * 1.05 - float(np.dot(stand - busy[0], lat))) * lat
+        return stand
+
+    def walk_to_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], dwell_s: float) -> float:
+        """Walk shopper i to a free spot near ``stand``; returns the arrival time."""
+        tr = self.tracks[i]
+        path = self.planner.path(tr.pos, stand)
+        eta = tr.t + float(np.sum(np.hypot(*np.diff(path, axis=0).T))) / tr.speed if len(path) > 1 else tr.t
+        spot = self.free_spot(i, stand, lat, tr.t, eta + dwell_s)
+        if spot is not stand:
+            path = self.planner.path(tr.pos, spot)
+        return tr.go(path[1:], self.rng)
+
     def event(self, ev: ResolvedEvent) -> None:
         plates = sorted({p for a in ev.actions for p in a.plate_idx})
         tr = self.tracks[ev.shopper]
         stand = self.stand_point(plates)
         face = -self.geo.out_xy[plates[0]]
-        arrive = tr.go(self.planner.path(tr.pos, stand)[1:], self.rng)
+        arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0)
+        stand = tr.pos.copy()
         resources = {("shelf", *self.shelf_of[p]) for p in plates} | {("upc", a.upc) for a in ev.actions}
         start = max([arrive + self.u(self.p.pause_s)] + [self.free.get(r, 0.0) for r in resources])
         tr.stay(start, face=face)
@@ -258,6 +286,7 @@ class _Scheduler:
             hand_free[hand] = times[3]
             release, back = max(release, times[2]), max(back, times[3])
         tr.stay(back)
+        self.spots.append((ev.shopper, stand.copy(), arrive, back))
         gap = self.u(self.p.resource_gap_s)
         for r in resources:
             self.free[r] = max(self.free.get(r, 0.0), release + gap)
