@@ -19,6 +19,7 @@ from walkout.engine.loop import Engine
 from walkout.engine.params import EngineParams
 from walkout.engine.result import RunResult
 from walkout.eval.scoring import RunScore
+from walkout.eval.tracking import TrackingScores
 from walkout.eval.truth import GroundTruth
 from walkout.io.accounts import demo_accounts
 from walkout.io.recording import Recording
@@ -76,6 +77,17 @@ class ReplayOutcome:
     plate_samples: int = 0
     traces: list[Path] = field(default_factory=list)
     score: RunScore | None = None
+    tracking: list[TrackingScores] = field(default_factory=list)
+
+
+def _tracking(rec: Recording, result: RunResult) -> TrackingScores | None:
+    """Tracking metrics of a run that used vision on a simulated recording (None otherwise)."""
+    from walkout.eval.people import score_vision
+    from walkout.sim.depth import SimDepthSource
+
+    if result.vision is None or not isinstance(rec.depth, SimDepthSource):
+        return None
+    return score_vision(result.vision, rec.depth.body_truth())
 
 
 def run_pairs(
@@ -98,6 +110,7 @@ def run_pairs(
     """
     from walkout.eval import build_report, combine_scores, score_recording
     from walkout.eval.traces import write_traces
+    from walkout.eval.tracking import combine_tracking_scores
 
     out = ReplayOutcome()
     scores = []
@@ -117,6 +130,9 @@ def run_pairs(
         out.plate_samples += len(rec.plates)
         out.pairs.append((truth, result))
         scores.append(score_recording(truth, result, store))
+        tracking = _tracking(rec, result)
+        if tracking is not None:
+            out.tracking.append(tracking)
         out.timings_s["evaluate"] += time.perf_counter() - t2
         if trace_dir is not None and scores[-1].errors:
             out.traces += write_traces(rec, truth, result, scores[-1].errors, trace_dir)
@@ -126,6 +142,9 @@ def run_pairs(
     out.score = combine_scores(scores)
     out.report = build_report(out.score, [r for _, r in out.pairs], [t for t, _ in out.pairs], store)
     out.timings_s["evaluate"] += time.perf_counter() - t3
+    if out.tracking:
+        out.report["tracking"] = combine_tracking_scores(out.tracking).to_dict()
+    out.report["people_source"] = params.people if out.tracking else "tracker"
     out.report["timings_s"] = {k: round(v, 3) for k, v in out.timings_s.items()}
     out.report["plate_samples"] = out.plate_samples
     return out

@@ -31,6 +31,7 @@ from walkout.inventory.planogram import LivePlanogram, Source
 from walkout.io.recording import Recording
 from walkout.perception.people.gates import GateCrossing, detect_crossings
 from walkout.perception.people.linker import People, link_people, resolve_tangles
+from walkout.perception.people.vision import see_people
 from walkout.perception.weight.changes import detect_plate_changes
 from walkout.perception.weight.grid import to_grid
 
@@ -104,7 +105,9 @@ class Engine:
         store, p = rec.store, self.params
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
         changes = detect_plate_changes(grid, p.weight)
-        people = resolve_tangles(link_people(rec.people, p.linker), p.reid)
+        vision = see_people(rec.depth, store, p.vision) if p.people == "vision" and rec.depth is not None else None
+        obs = vision.observations if vision is not None else rec.people  # vision: linker joins fragments
+        people = resolve_tangles(link_people(obs, p.linker), p.reid)
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0
@@ -135,6 +138,8 @@ class Engine:
             "persons": float(len(people.ids())),
             "shelf_events": float(len(state.decided)),
         }
+        if vision is not None:
+            stats.update({f"vision_{k}": float(v) for k, v in vision.stats.items()})
         return RunResult(
             recording=rec.meta.name,
             sessions=tuple(SessionInfo(s.session_id, s.account_id, s.token, s.entry_t_s, s.exit_t_s)
@@ -145,6 +150,8 @@ class Engine:
             review=tuple(state.review),
             rejections={k: v for k, v in sorted(state.rejections.items()) if v},
             stats=stats,
+            people_source="vision" if vision is not None else "tracker",
+            vision=vision,
         )
 
     # ------------------------------------------------------------------ timeline
@@ -173,10 +180,14 @@ class Engine:
         state.pending.append((t, token, gate))
 
     def _on_appear(self, state: _State, rec: Recording, people: People, pid: int, t: float) -> None:
-        """A person first seen away from the entry: if a shopper's tracking was lost, this may be them."""
+        """A person first seen inside the store: if a shopper's tracking was lost, this may be them.
+
+        Someone first seen outside the entry line, or on it, is about to enter, not lost.
+        """
         xy = people.obs.head_xyz_m[state.first_row[pid], :2].astype(float)
         for g in rec.store.gates:
-            if g.kind == "entry" and _segment_distance(xy, g.a_xy_m, g.b_xy_m) < 1.0:
+            inward = float(np.dot(xy - np.asarray(g.a_xy_m), np.asarray(g.inward_xy)))
+            if g.kind == "entry" and _segment_distance(xy, g.a_xy_m, g.b_xy_m) < 1.0 and inward < 0.3:
                 return
         h = people.height_m.get(pid)
         best, best_dh = None, self.params.adopt_max_height_m

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from walkout.events.shelf import ShelfEventParams
 from walkout.fusion.product import ProductParams
 from walkout.fusion.shopper import ShopperParams
 from walkout.perception.people.linker import LinkerParams, ReidParams
+from walkout.perception.people.vision import VisionParams
 from walkout.perception.weight.changes import WeightParams
 
 
@@ -16,6 +18,9 @@ class EngineParams:
     """Parameters of every layer plus the engine's own decisions.
 
     Attributes:
+        people: where people come from: ``"vision"`` (the store's ceiling RGB-D units, when the
+            recording has them attached; otherwise the tracker stream) or ``"tracker"`` (the
+            recording's external person-tracker stream).
         review_threshold: decisions with confidence below this go to the review list.
         scan_link_window_s: a scan opens a session for the next person crossing the entry line
             within this many seconds.
@@ -29,6 +34,8 @@ class EngineParams:
             left at least ``split_gap_s`` before the last and another shopper's hand was there.
     """
 
+    people: Literal["vision", "tracker"] = "tracker"
+    vision: VisionParams = field(default_factory=VisionParams)
     weight: WeightParams = field(default_factory=WeightParams)
     linker: LinkerParams = field(default_factory=LinkerParams)
     reid: ReidParams = field(default_factory=ReidParams)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from walkout.carts.receipt import Receipt
 from walkout.events.types import ShelfEvent
+from walkout.perception.people.vision import VisionPeople
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Everything an engine run over one recording produced."""
+    """Everything an engine run over one recording produced.
+
+    ``vision`` holds the person tracks the ceiling units produced (None when the run used the
+    recording's tracker stream); ``people_source`` says which one was used.
+    """
 
     recording: str
     sessions: tuple[SessionInfo, ...]
@@ -72,3 +77,5 @@ class RunResult:
     review: tuple[ReviewItem, ...]
     rejections: dict[str, int]
     stats: dict[str, float] = field(default_factory=dict)
+    people_source: Literal["vision", "tracker"] = "tracker"
+    vision: VisionPeople | None = None

@@ -39,7 +39,9 @@ def detect_crossings(people: People, gates: tuple[Gate, ...], hysteresis_m: floa
     A person counts as having entered when their head goes from at least ``hysteresis_m``
     outside an entry line to at least ``hysteresis_m`` inside, within the gate's extent
     (``margin`` as a fraction of the gate length on either end); exits mirror that on exit lines,
-    and only for persons who are inside.
+    and only for persons who are inside. A person first seen already on the outside of an entry
+    line (closer than ``hysteresis_m``: the cameras picked them up late, or they stood at the
+    scanner while someone else was in the way) is armed as if seen farther out.
 
     Args:
         people: linked persons.
@@ -54,8 +56,9 @@ def detect_crossings(people: People, gates: tuple[Gate, ...], hysteresis_m: floa
         t = people.obs.t_s[rows]
         xy = people.obs.head_xyz_m[rows, :2].astype(np.float64)
         inside = False
-        armed = {g.id: False for g in gates}
         sides = {g.id: _side_and_along(g, xy) for g in gates}
+        armed = {g.id: bool(len(rows)) and g.kind == "entry" and sides[g.id][0][0] < 0
+                 and -margin <= sides[g.id][1][0] <= 1 + margin for g in gates}
         for i in range(len(rows)):
             for g in gates:
                 side, along = sides[g.id]

@@ -1,0 +1,146 @@
+"""Vision: the store's ceiling RGB-D units -> person tracks with hands (locator -> linker -> arms).
+
+For each chunk of synchronised frames the :class:`~walkout.perception.people.locator.Locator`
+finds people on the floor, :func:`~walkout.perception.people.arms.trace_arms` traces their arms,
+and the :class:`~walkout.perception.people.tracker.Linker` gives them track ids frame by frame.
+Frames are dropped as soon as a chunk is processed: only tracks and keypoints leave this module
+(privacy by design; no face or biometric template is formed).
+
+The output's :class:`~walkout.core.frames.PersonObservations` is the same stream an external
+tracker would give, so the rest of the engine is unchanged. A hand that is not extended is
+reported as unseen (NaN): attribution then falls back to the head position with a penalty, as
+for an occluded hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from walkout.core.frames import DepthSource, PersonObservations
+from walkout.core.store import Store
+from walkout.perception.people.arms import KEYPOINTS, ArmParams, shelf_fronts, trace_arms
+from walkout.perception.people.locator import Detections, Locator, LocatorParams, PersonPoints
+from walkout.perception.people.tracker import Appearance, FrameDetections, Linker, TrackerParams
+
+
+@dataclass(frozen=True)
+class VisionParams:
+    """Parameters of the vision pipeline."""
+
+    locator: LocatorParams = field(default_factory=LocatorParams)
+    arms: ArmParams = field(default_factory=ArmParams)
+    tracker: TrackerParams = field(default_factory=TrackerParams)
+    chunk_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class VisionPeople:
+    """Person tracks seen by the ceiling units, one row per (frame, track), sorted by time.
+
+    Attributes:
+        observations: head and hands per row, for the engine (hands NaN when not extended).
+        hands_xyz_m: (n, 2, 3) float32 traced left/right hands, NaN where not extended.
+        keypoints_xyz_m: (n, 7, 3) float32 stick figure (see ``arms.KEYPOINTS``).
+        body_xy_m: (n, 2) float32 torso centre on the floor plane.
+        tangled: (n,) bool, the track was in a tangled state (low confidence).
+        stats: counts: frames, camera frames, dropped camera frames, person blobs, not-person
+            blobs, detections, unconfirmed detections, re-identification swaps.
+    """
+
+    observations: PersonObservations
+    hands_xyz_m: NDArray[np.float32]
+    keypoints_xyz_m: NDArray[np.float32]
+    body_xy_m: NDArray[np.float32]
+    tangled: NDArray[np.bool_]
+    stats: dict[str, int]
+
+
+@dataclass
+class _Rows:
+    t: list[float] = field(default_factory=list)
+    head: list[NDArray[np.float32]] = field(default_factory=list)
+    body: list[NDArray[np.float32]] = field(default_factory=list)
+    hands: list[NDArray[np.float64]] = field(default_factory=list)
+    kp: list[NDArray[np.float64]] = field(default_factory=list)
+
+
+def _frame_detections(det: Detections, sel: NDArray[np.int64], base_row: int, strong_points: int) -> FrameDetections:
+    apps = [Appearance(float(det.top_m[i]), float(det.build_m[i]), det.hist[i]) for i in sel]
+    return FrameDetections(det.body_xy_m[sel].astype(np.float64), det.n_points[sel] >= strong_points, apps,
+                           base_row + np.arange(len(sel), dtype=np.int64))
+
+
+def _trace(pts: PersonPoints, det: Detections, i: int, params: ArmParams, fronts: NDArray[np.float64]
+           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    return trace_arms(pts.xyz_m[det.point_index[i]], det.head_xyz_m[i, :2].astype(np.float64), float(det.top_m[i]),
+                      params, fronts)
+
+
+def see_people(source: DepthSource, store: Store, params: VisionParams = VisionParams(),
+               progress: Callable[[float], None] | None = None) -> VisionPeople:
+    """Run locator, arm tracing and the linker over everything a depth source produces.
+
+    Args:
+        source: the store's RGB-D units (live driver or simulator).
+        store: the store (camera calibration, floor extent).
+        params: pipeline parameters.
+        progress: optional callback with the last processed frame time (seconds).
+
+    Returns:
+        The tracks (see :class:`VisionPeople`).
+
+    Raises:
+        KeyError: the source names a camera the store does not have.
+    """
+    locator = Locator(store, source.empty_store(), params.locator)
+    linker = Linker(source.fps, params.tracker)
+    fronts = shelf_fronts(store)
+    rows = _Rows()
+    stats = dict.fromkeys(("frames", "camera_frames", "dropped_camera_frames", "person_blobs",
+                           "not_person_blobs", "detections"), 0)
+    for frames in source.chunks(params.chunk_s):
+        pts, det = locator.locate(frames)
+        frame0 = int(round(float(frames.t_s[0]) * source.fps)) if len(frames) else 0
+        stats["frames"] += len(frames)
+        stats["camera_frames"] += int(frames.valid.size)
+        stats["dropped_camera_frames"] += int((~frames.valid).sum())
+        stats["person_blobs"] += pts.n_blobs
+        stats["not_person_blobs"] += pts.n_rejected
+        stats["detections"] += len(det)
+        for k in range(len(frames)):
+            sel = np.flatnonzero(det.frame == k)
+            base = len(rows.t)
+            for i in sel:
+                hands, kp = _trace(pts, det, int(i), params.arms, fronts)
+                rows.t.append(float(frames.t_s[k]))
+                rows.head.append(det.head_xyz_m[i])
+                rows.body.append(det.body_xy_m[i])
+                rows.hands.append(hands)
+                rows.kp.append(kp)
+            linker.step(frame0 + k, _frame_detections(det, sel, base, params.tracker.strong_points))
+        if progress is not None and len(frames):
+            progress(float(frames.t_s[-1]))
+    assigned, tangled_rows = linker.result()
+    stats["unconfirmed_detections"] = len(rows.t) - len(assigned)
+    stats["reid_swaps"] = len(linker.swaps)
+    return _assemble(rows, assigned, tangled_rows, stats)
+
+
+def _assemble(rows: _Rows, assigned: dict[int, int], tangled_rows: set[int], stats: dict[str, int]) -> VisionPeople:
+    keep = np.array(sorted(assigned), dtype=np.int64)
+    n = len(keep)
+    t = np.array(rows.t, dtype=np.float64)[keep] if n else np.empty(0)
+    tid = np.array([assigned[int(r)] for r in keep], dtype=np.int64)
+    head = np.array(rows.head, dtype=np.float32)[keep].reshape(n, 3) if n else np.empty((0, 3), np.float32)
+    body = np.array(rows.body, dtype=np.float32)[keep].reshape(n, 2) if n else np.empty((0, 2), np.float32)
+    hands = np.array(rows.hands, dtype=np.float32)[keep].reshape(n, 2, 3) if n else np.empty((0, 2, 3), np.float32)
+    kp = np.array(rows.kp, dtype=np.float32)[keep].reshape(n, len(KEYPOINTS), 3) if n else np.empty(
+        (0, len(KEYPOINTS), 3), np.float32)
+    order = np.lexsort((tid, t))
+    obs = PersonObservations(t[order], tid[order], head[order], hands[order, 0], hands[order, 1])
+    tangled = np.isin(keep, np.array(sorted(tangled_rows), dtype=np.int64))[order]
+    return VisionPeople(obs, hands[order], kp[order], body[order], tangled, stats)
