@@ -1,6 +1,7 @@
 """The ``walkout`` command line (Typer + Rich).
 
-Commands: ``demo`` (the main job), ``replay``, ``simulate``, ``run``, ``evaluate``.
+Commands: ``demo`` (the main job), ``replay``, ``simulate``, ``run``, ``evaluate``,
+``calibration-overlay`` (real frames) and ``render`` (the vision debug view).
 Bad input prints one clear line naming the file or field and exits with code 2; never a traceback.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +45,9 @@ def _count_recordings(gt_path: Path, store_name: str = "aifi-nanostore") -> int:
     return len(load_aifi_scenarios(gt_path, load_store(store_name)))
 
 
-def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url: str, show_receipts: bool) -> dict:
+def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url: str, show_receipts: bool,
+            people: str = "tracker") -> dict:
+    from walkout.engine.params import EngineParams
     from walkout.eval import f1_table, receipt_panel
     from walkout.eval.scoring import expected_items
     from walkout.io import load_store
@@ -67,7 +71,8 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
 
         t0 = time.perf_counter()
         outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick,
-                                      trace_dir=out / "traces" if out is not None else None)
+                                      trace_dir=out / "traces" if out is not None else None,
+                                      params=EngineParams(people=people))  # type: ignore[arg-type]
         wall = time.perf_counter() - t0
     report = outcome.report
     report["timings_s"]["wall"] = round(wall, 3)
@@ -88,6 +93,13 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
         f"(simulate {report['timings_s']['simulate']:.1f}, engine {report['timings_s']['engine']:.1f}, "
         f"evaluate {report['timings_s']['evaluate']:.1f})"
     )
+    if "tracking" in report:
+        tr = report["tracking"]
+        console.print(
+            f"[bold]people (vision)[/] HOTA {tr['hota']:.3f}  MOTA {tr['mota']:.3f}  IDF1 {tr['idf1']:.3f}  "
+            f"ID switches {tr['id_switches']}  hand error median {_cm(tr['hand_median_cm'])} "
+            f"p95 {_cm(tr['hand_p95_cm'])} ({tr['hands_compared']} hands)"
+        )
     if report["errors"]:
         from walkout.eval import errors_table
         from walkout.eval.diagnosis import ReceiptError
@@ -101,6 +113,17 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
         if outcome.traces:
             console.print(f"{len(outcome.traces)} weight trace(s) of wrong receipt lines in {out / 'traces'}")
     return report
+
+
+class PeopleSource(StrEnum):
+    """Where the engine gets people from."""
+
+    vision = "vision"
+    tracker = "tracker"
+
+
+def _cm(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1f} cm"
 
 
 def _verdict(charged: dict[str, int], expected: dict[str, int] | None, store) -> str:
@@ -123,12 +146,15 @@ def demo(
     seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
     out: Annotated[Path, typer.Option(help="directory for report.json and plots")] = Path("walkout-demo"),
     receipts: Annotated[bool, typer.Option(help="print every shopper's receipt")] = True,
+    people: Annotated[PeopleSource, typer.Option(help="where people come from: the ceiling depth units "
+                                                 "(vision) or the recording's tracker stream")] = PeopleSource.tracker,
 ) -> None:
     """The main job: replay every labelled recording of the real AiFi Nanostore through the engine."""
     from walkout.io.store_file import embedded_store_dir
 
     try:
-        _replay(embedded_store_dir() / "ground_truth_dev.json", "aifi-nanostore", seed, out, "sqlite://", receipts)
+        _replay(embedded_store_dir() / "ground_truth_dev.json", "aifi-nanostore", seed, out, "sqlite://", receipts,
+                people.value)
     except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
@@ -141,10 +167,12 @@ def replay(
     store: Annotated[str, typer.Option(help="embedded store name, AiFi store dir or walkout store file")] = "aifi-nanostore",
     db: Annotated[str, typer.Option(help="SQLAlchemy database URL")] = "sqlite://",
     receipts: Annotated[bool, typer.Option(help="print every shopper's receipt")] = False,
+    people: Annotated[PeopleSource, typer.Option(help="where people come from: the ceiling depth units "
+                                                 "(vision) or the recording's tracker stream")] = PeopleSource.tracker,
 ) -> None:
     """Replay an AiFi-format ground-truth file: simulate, run the engine, score; writes OUT/report.json."""
     try:
-        _replay(ground_truth, store, seed, out, db, receipts)
+        _replay(ground_truth, store, seed, out, db, receipts, people.value)
     except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
 
@@ -253,6 +281,103 @@ def evaluate(
         console.print(f"report written to {write_report(report, out)}")
     except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
+
+
+DEFAULT_FRAMES_DIR = Path("../shared/data/aifi-nanostore/camera_frames")
+
+
+def _parse_camera_map(entries: list[str] | None) -> dict[str, str]:
+    """``["3=5", "4=6"]`` -> ``{"3": "5", "4": "6"}``; ``["aifi"]`` -> the measured AiFi frame map."""
+    from walkout.eval.calibration import AIFI_FRAME_CAMERAS
+
+    out: dict[str, str] = {}
+    for entry in entries or []:
+        if entry.strip().lower() == "aifi":
+            out.update(AIFI_FRAME_CAMERAS)
+            continue
+        frame, sep, camera = entry.partition("=")
+        if not sep or not frame.strip() or not camera.strip():
+            raise WalkoutError(f"--camera-map {entry!r}: expected FRAME=CAMERA (e.g. 4=6) or 'aifi'")
+        out[frame.strip()] = camera.strip()
+    return out
+
+
+@app.command("calibration-overlay")
+def calibration_overlay(
+    frames: Annotated[Path, typer.Option(help="directory with camera_<id>.png frames")] = DEFAULT_FRAMES_DIR,
+    out: Annotated[Path, typer.Option(help="directory for camera_<id>_overlay.png")] = Path("walkout-calibration"),
+    store: Annotated[str, typer.Option(help="embedded store name, AiFi store dir or walkout store file")] = "aifi-nanostore",
+    camera_map: Annotated[
+        list[str] | None,
+        typer.Option(help="FRAME=CAMERA: frame camera_FRAME.png was taken by camera CAMERA (repeatable); "
+                     "'aifi' = the measured map of the AiFi frames (3..8 -> 5..10)"),
+    ] = None,
+    plates: Annotated[bool, typer.Option(help="draw the plate rectangles")] = True,
+) -> None:
+    """Project the store's gondolas, shelves and plates into real camera frames (checks the calibration)."""
+    from rich.table import Table
+
+    from walkout.eval.calibration import write_overlays
+    from walkout.io import load_store
+
+    try:
+        mapping = _parse_camera_map(camera_map)
+        results = write_overlays(frames, out, load_store(store), mapping, plates)
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Calibration overlays ({escape(store)})")
+    for name in ("frame", "camera", "size", "lines", "shelves in view", "overlay"):
+        table.add_column(name, justify="right" if name in ("lines", "shelves in view") else "left",
+                         overflow="fold" if name == "overlay" else "ellipsis")
+    for r in results:
+        table.add_row(escape(r.frame.path.name), r.frame.camera_id, f"{r.size_px[0]}x{r.size_px[1]}",
+                      str(r.stats.segments_drawn), str(len(r.stats.shelves_in_view)), escape(str(r.out_path)))
+    console.print(table)
+    console.print(f"wrote {len(results)} overlay(s) to [bold]{escape(str(out))}[/]")
+
+
+@app.command()
+def render(
+    recording: Annotated[str, typer.Argument(help="name of a recording in the ground-truth file, e.g. BASELINE-8")],
+    out: Annotated[Path, typer.Option(help="output directory: OUT/<camera>/<frame>.png or OUT/<camera>.mp4")],
+    ground_truth: Annotated[Path | None, typer.Option(help="AiFi-format ground truth (default: the embedded "
+                                                      "AiFi dev file)")] = None,
+    seed: Annotated[int, typer.Option(help="simulation seed (as for replay)")] = 0,
+    camera: Annotated[list[str] | None, typer.Option(help="depth camera id, e.g. 25-depth or 25 (repeatable; "
+                                                     "default: every depth camera)")] = None,
+    start: Annotated[float, typer.Option(help="window start, seconds into the recording")] = 0.0,
+    duration: Annotated[float, typer.Option(help="window length, seconds")] = 5.0,
+    fmt: Annotated[str, typer.Option("--format", help="png (one file per frame) or mp4 (one video per camera)")] = "png",
+) -> None:
+    """Vision debug view: depth and colour frames with blobs, track ids, stick figures and hands drawn on."""
+    import dataclasses
+
+    from rich.table import Table
+
+    from walkout.eval.debug_view import mp4_supported, plan_debug_view, write_debug_view
+    from walkout.io import load_store
+    from walkout.io.store_file import embedded_store_dir
+
+    try:
+        gt = ground_truth or embedded_store_dir() / "ground_truth_dev.json"
+        job = plan_debug_view(gt, recording, load_store("aifi-nanostore"), seed, camera or [], start, duration, fmt, out)
+        if job.fmt == "mp4" and not mp4_supported():
+            err.print("[yellow]warning:[/] this OpenCV build cannot write mp4v video; writing PNG frames instead")
+            job = dataclasses.replace(job, fmt="png")
+        with _progress() as progress:
+            seen = progress.add_task("vision", total=job.recording_frames, name=escape(recording))
+            drawn = progress.add_task("rendering", total=job.n_frames * len(job.cameras), name="")
+            results = write_debug_view(
+                job, out, on_vision=lambda t: progress.update(seen, completed=round(t * job.source.fps) + 1),
+                on_frame=lambda n: progress.update(drawn, advance=n))
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Vision debug view: {escape(recording)} (seed {seed})")
+    for name in ("camera", "frames written", "path"):
+        table.add_column(name, justify="right" if name == "frames written" else "left", overflow="fold")
+    for r in results:
+        table.add_row(escape(r.camera_id), str(r.frames), escape(str(r.path)))
+    console.print(table)
 
 
 def main() -> None:  # pragma: no cover - console entry
