@@ -106,8 +106,11 @@ class Engine:
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
         changes = detect_plate_changes(grid, p.weight)
         vision = see_people(rec.depth, store, p.vision) if p.people == "vision" and rec.depth is not None else None
-        obs = vision.observations if vision is not None else rec.people  # vision: linker joins fragments
-        people = resolve_tangles(link_people(obs, p.linker), p.reid)
+        if vision is not None:  # the linker joins fragments; vision heights are measured, so they weigh more
+            people = resolve_tangles(link_people(vision.observations, replace(p.linker, height_weight=p.vision_height_weight)),
+                                     p.reid)
+        else:
+            people = resolve_tangles(link_people(rec.people, p.linker), p.reid)
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0

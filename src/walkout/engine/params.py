@@ -21,6 +21,8 @@ class EngineParams:
         people: where people come from: ``"vision"`` (the store's ceiling RGB-D units, when the
             recording has them attached; otherwise the tracker stream) or ``"tracker"`` (the
             recording's external person-tracker stream).
+        vision_height_weight: with vision, the person linker's weight of a head-height difference
+            (metres of cost per metre of height; the tracker stream's is ``linker.height_weight``).
         review_threshold: decisions with confidence below this go to the review list.
         scan_link_window_s: a scan opens a session for the next person crossing the entry line
             within this many seconds.
@@ -42,6 +44,7 @@ class EngineParams:
     shelf: ShelfEventParams = field(default_factory=ShelfEventParams)
     product: ProductParams = field(default_factory=ProductParams)
     shopper: ShopperParams = field(default_factory=ShopperParams)
+    vision_height_weight: float = 4.0
     review_threshold: float = 0.8
     scan_link_window_s: float = 20.0
     adopt_max_height_m: float = 0.12
