@@ -37,7 +37,6 @@ from typing import Literal, cast
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from walkout.core.camera import project_points
 from walkout.core.errors import GroundTruthError, WalkoutError
@@ -45,7 +44,7 @@ from walkout.core.frames import DepthSource
 from walkout.core.store import Camera, Store
 from walkout.io.recording import Recording
 from walkout.perception.people.arms import KEYPOINTS
-from walkout.perception.people.locator import CameraModel, LocatorParams, camera_models
+from walkout.perception.people.locator import CameraModel, LocatorParams, camera_blobs, camera_models
 from walkout.perception.people.vision import VisionParams, VisionPeople, see_people
 from walkout.sim.pipeline import load_aifi_scenarios, recording_seed, simulate
 
@@ -68,7 +67,6 @@ LIMBS = tuple(
                  ("right_shoulder", "right_elbow"), ("right_elbow", "right_hand"))
 )
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
-_EIGHT = np.ones((3, 3), dtype=bool)  # 8-connected, as the locator's blobs
 
 
 # ---- one frame -------------------------------------------------------------------------------------
@@ -121,12 +119,7 @@ class Blobs:
 
 
 def frame_blobs(model: CameraModel, depth_mm: NDArray[np.uint16], params: LocatorParams) -> Blobs:
-    """Recompute the locator's foreground and blobs of one camera frame.
-
-    Same rule as :func:`walkout.perception.people.locator.person_points`: foreground where the
-    depth is nearer than the background threshold, 8-connected components, person blobs with at
-    least ``blob_min_px`` pixels whose highest world point is ``person_min_top_m`` or more above
-    the floor.
+    """The locator's foreground blobs of one camera frame (:func:`~walkout.perception.people.locator.camera_blobs`).
 
     Args:
         model: the camera's background model (:func:`~walkout.perception.people.locator.camera_models`).
@@ -136,25 +129,9 @@ def frame_blobs(model: CameraModel, depth_mm: NDArray[np.uint16], params: Locato
     Returns:
         The blob masks on the (H / stride, W / stride) grid.
     """
-    s = params.stride
-    d = depth_mm[::s, ::s]
-    fg = (d > 0) & (d < model.threshold_mm)
-    labels, n = ndimage.label(fg, structure=_EIGHT)
-    if n == 0:
-        return Blobs(fg, fg.copy())
-    v, u = np.nonzero(fg)
-    lab = labels[v, u]
-    z_cam = d[v, u].astype(np.float32) * np.float32(0.001)
-    r = model.rays[v, u]
-    z_world = (r[:, 0] * model.rotation[2, 0] + r[:, 1] * model.rotation[2, 1] + model.rotation[2, 2]) * z_cam
-    z_world += model.translation[2]
-    count = np.bincount(lab, minlength=n + 1)
-    top = np.full(n + 1, -np.inf, dtype=np.float32)
-    np.maximum.at(top, lab, z_world)
-    person = (count >= params.blob_min_px) & (top >= params.person_min_top_m)
-    person[0] = False
-    is_person = person[labels] & fg
-    return Blobs(is_person, fg & ~is_person)
+    b = camera_blobs(model, depth_mm[None], params)
+    is_person = b.person[b.labels[0]] & b.fg[0]
+    return Blobs(is_person, b.fg[0] & ~is_person)
 
 
 def depth_colour(depth_mm: NDArray[np.uint16]) -> NDArray[np.uint8]:

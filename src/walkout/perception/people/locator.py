@@ -127,14 +127,12 @@ class PersonPoints:
         frame: (m,) int32 frame index within the chunk.
         xyz_m: (m, 3) float32 world points, metres.
         rgb: (m, 3) uint8 colour of each point (zeros if the units send no RGB).
-        blob: (m,) int64 id of the point's blob, unique within the chunk across cameras.
         n_blobs: person blobs found; n_rejected: blobs labelled not-person.
     """
 
     frame: NDArray[np.int32]
     xyz_m: NDArray[np.float32]
     rgb: NDArray[np.uint8]
-    blob: NDArray[np.int64]
     n_blobs: int
     n_rejected: int
 
@@ -176,15 +174,44 @@ _STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
 _STRUCTURE[1] = True  # 8-connected within a frame, never across frames
 
 
-def _camera_points(model: CameraModel, depth: NDArray[np.uint16], rgb: NDArray[np.uint8] | None,
-                   params: LocatorParams
-                   ) -> tuple[NDArray[np.int32], NDArray[np.float32], NDArray[np.uint8], NDArray[np.int64], int, int]:
-    """Person points of one camera over a chunk: (frame, xyz, rgb, blob label, n_person_blobs, n_rejected)."""
-    s = params.stride
-    d = depth[:, ::s, ::s]
+@dataclass(frozen=True)
+class CameraBlobs:
+    """Foreground blobs of one camera over n frames, on the locator's subsampled grid.
+
+    Attributes:
+        fg: (n, h, w) bool foreground.
+        labels: (n, h, w) int32 blob label per pixel, 0 for background; labels never span frames.
+        person: (labels + 1,) bool, the blob is a person blob (index 0, background, is False).
+        frame, v, u: (m,) int64 indices of the foreground pixels, in ``np.nonzero(fg)`` order.
+        xyz_m: (m, 3) float32 world point of each foreground pixel, metres.
+        n_person, n_rejected: person and not-person blob counts.
+    """
+
+    fg: NDArray[np.bool_]
+    labels: NDArray[np.int32]
+    person: NDArray[np.bool_]
+    frame: NDArray[np.int64]
+    v: NDArray[np.int64]
+    u: NDArray[np.int64]
+    xyz_m: NDArray[np.float32]
+    n_person: int
+    n_rejected: int
+
+
+def camera_blobs(model: CameraModel, depth: NDArray[np.uint16], params: LocatorParams) -> CameraBlobs:
+    """Foreground -> 8-connected blobs -> person / not-person, for one camera (see the module docstring).
+
+    Args:
+        model: the camera's background model (:func:`camera_models`).
+        depth: (n, H, W) uint16 depth, millimetres along the optical axis, 0 = no return.
+        params: locator parameters (``stride``, ``blob_min_px``, ``person_min_top_m``).
+    """
+    d = depth[:, ::params.stride, ::params.stride]
     fg = (d > 0) & (d < model.threshold_mm)
-    if not fg.any():
-        return np.empty(0, np.int32), np.empty((0, 3), np.float32), np.empty((0, 3), np.uint8), np.empty(0, np.int64), 0, 0
+    if not fg.any():  # most frames of most cameras: nobody in view
+        none = np.empty(0, np.int64)
+        return CameraBlobs(fg, np.zeros(fg.shape, np.int32), np.zeros(1, bool), none, none, none,
+                           np.empty((0, 3), np.float32), 0, 0)
     labels, n = ndimage.label(fg, structure=_STRUCTURE)
     k, v, u = np.nonzero(fg)
     lab = labels[k, v, u]
@@ -197,11 +224,19 @@ def _camera_points(model: CameraModel, depth: NDArray[np.uint16], rgb: NDArray[n
     np.maximum.at(top, lab, xyz[:, 2])
     person = (count >= params.blob_min_px) & (top >= params.person_min_top_m)
     person[0] = False
-    keep = person[lab]
-    n_person = int(person.sum())
     n_rejected = int(((count > 0) & ~person).sum()) - int(count[0] > 0)
-    colours = rgb[k[keep], v[keep] * s, u[keep] * s] if rgb is not None else np.zeros((int(keep.sum()), 3), np.uint8)
-    return k[keep].astype(np.int32), xyz[keep], colours, lab[keep].astype(np.int64), n_person, n_rejected
+    return CameraBlobs(fg, labels, person, k, v, u, xyz, int(person.sum()), n_rejected)
+
+
+def _camera_points(model: CameraModel, depth: NDArray[np.uint16], rgb: NDArray[np.uint8] | None,
+                   params: LocatorParams) -> tuple[NDArray[np.int32], NDArray[np.float32], NDArray[np.uint8], int, int]:
+    """Person points of one camera over a chunk: (frame, xyz, rgb, n_person_blobs, n_rejected)."""
+    s = params.stride
+    b = camera_blobs(model, depth, params)
+    keep = b.person[b.labels[b.frame, b.v, b.u]]
+    k, v, u = b.frame[keep], b.v[keep], b.u[keep]
+    colours = rgb[k, v * s, u * s] if rgb is not None else np.zeros((len(k), 3), np.uint8)
+    return k.astype(np.int32), b.xyz_m[keep], colours, b.n_person, b.n_rejected
 
 
 def person_points(frames: DepthFrames, models: dict[str, CameraModel], params: LocatorParams) -> PersonPoints:
@@ -219,18 +254,16 @@ def person_points(frames: DepthFrames, models: dict[str, CameraModel], params: L
     n_blobs = n_rej = 0
     for ci, cid in enumerate(frames.camera_ids):
         rgb = frames.rgb[ci] if frames.rgb is not None else None
-        k, xyz, col, lab, nb, nr = _camera_points(models[cid], frames.depth_mm[ci], rgb, params)
-        parts.append((k, xyz, col, lab + ci * (1 << 40)))
+        k, xyz, col, nb, nr = _camera_points(models[cid], frames.depth_mm[ci], rgb, params)
+        parts.append((k, xyz, col))
         n_blobs += nb
         n_rej += nr
     if not parts:
-        return PersonPoints(np.empty(0, np.int32), np.empty((0, 3), np.float32), np.empty((0, 3), np.uint8),
-                            np.empty(0, np.int64), 0, 0)
+        return PersonPoints(np.empty(0, np.int32), np.empty((0, 3), np.float32), np.empty((0, 3), np.uint8), 0, 0)
     return PersonPoints(
         frame=np.concatenate([p[0] for p in parts]),
         xyz_m=np.concatenate([p[1] for p in parts]),
         rgb=np.concatenate([p[2] for p in parts]),
-        blob=np.concatenate([p[3] for p in parts]),
         n_blobs=n_blobs,
         n_rejected=n_rej,
     )
@@ -359,10 +392,12 @@ class Locator:
             bounds = np.searchsorted(pts.frame[order], np.arange(n_frames + 1))
             for f in np.unique(head_k):
                 idx = order[bounds[f]:bounds[f + 1]]
-                heads = self._standing(pts.xyz_m[idx], head_xy[head_k == f])
-                if len(heads) == 0:
+                cand = head_xy[head_k == f]
+                d = np.linalg.norm(pts.xyz_m[idx, None, :2] - cand[None, :, :], axis=2)
+                standing = self._standing(pts.xyz_m[idx], cand, d)
+                if not standing.any():
                     continue
-                d = np.linalg.norm(pts.xyz_m[idx, None, :2] - heads[None, :, :], axis=2)
+                heads, d = cand[standing], d[:, standing]
                 who = np.argmin(d, axis=1)
                 near = d[np.arange(len(idx)), who] < p.assign_m
                 if len(heads) > 1 and float(_pairwise(heads).min()) < p.geodesic_m:
@@ -413,20 +448,20 @@ class Locator:
         who = np.where(got, owner[np.maximum(pc, 0)], who)
         return who, near | got
 
-    def _standing(self, xyz: NDArray[np.float32], heads: NDArray[np.float64]) -> NDArray[np.float64]:
-        """The head candidates with a body under them (see ``LocatorParams.min_body_points``):
+    def _standing(self, xyz: NDArray[np.float32], heads: NDArray[np.float64], d: NDArray[np.float64]
+                  ) -> NDArray[np.bool_]:
+        """Which head candidates have a body under them (see ``LocatorParams.min_body_points``):
         enough points between 30% and 70% of the candidate's height within ``body_radius_m``, and
         centred under it within ``body_offset_m`` (a hand held out over a shelf has the body to
-        one side)."""
+        one side). ``d`` is the (m, k) floor distance of every point to every candidate."""
         p = self.params
-        d = np.linalg.norm(xyz[:, None, :2] - heads[None, :, :], axis=2)
         keep = np.zeros(len(heads), dtype=bool)
         for h in range(len(heads)):
             top = float(xyz[d[:, h] < 0.15, 2].max(initial=0.0))
             under = (d[:, h] < p.body_radius_m) & (xyz[:, 2] > 0.3 * top) & (xyz[:, 2] < 0.7 * top)
             if under.sum() >= p.min_body_points:
                 keep[h] = np.linalg.norm(xyz[under, :2].mean(axis=0) - heads[h]) < p.body_offset_m
-        return heads[keep]
+        return keep
 
     def _describe(self, pts: PersonPoints, rows: list[tuple[int, NDArray[np.int64], NDArray[np.float64]]]) -> Detections:
         p = self.params
