@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 from importlib import resources
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, inspect
+from sqlalchemy import Column, Integer, MetaData, Table, inspect
 
 from walkout.core.errors import StorageError
 from walkout.engine.db import Database, head_revision
@@ -26,6 +25,17 @@ TABLES = {
     "plate_stock",
     "review_items",
     "shelf_events",
+    "session_members",
+    "entry_scans",
+    "used_entry_tokens",
+    "payment_methods",
+    "ledger_entries",
+    "payments",
+    "disputes",
+    "outbox_messages",
+    "stock_movements",
+    "product_settings",
+    "stock_alerts",
 }
 
 
@@ -34,26 +44,10 @@ def _diffs(db: Database, metadata: MetaData) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
 
-# SQLite always; PostgreSQL too when WALKOUT_TEST_PG_URL names a scratch database (its public schema is wiped).
-PG_URL = os.environ.get("WALKOUT_TEST_PG_URL")
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'walkout.db'}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return PG_URL
-
-
 @pytest.fixture
-def db(url):
-    database = Database(url)
+def db(db_url):
+    """An empty database on each backend (``db_url``, tests/conftest.py), not migrated yet."""
+    database = Database(db_url)
     yield database
     database.dispose()
 
@@ -61,7 +55,7 @@ def db(url):
 def test_upgrade_creates_every_table_at_head(db):
     assert db.revision() is None
     db.upgrade()
-    assert db.revision() == head_revision() == "0001"
+    assert db.revision() == head_revision() == "0002"
     assert set(inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert set(Base.metadata.tables) == TABLES
 
@@ -109,7 +103,10 @@ def test_upgrade_refuses_to_commit_dangling_foreign_keys(tmp_path):
         with db.engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             raw.execute("PRAGMA foreign_keys=OFF")
-            raw.execute("INSERT INTO sessions VALUES ('s-1', 'a-404', 'rec', 1.0, NULL, 'open', '2025-01-01', NULL)")
+            raw.execute(
+                "INSERT INTO sessions (session_id, account_id, recording, entry_t_s, exit_t_s, status, created_at)"
+                " VALUES ('s-1', 'a-404', 'rec', 1.0, NULL, 'open', '2025-01-01')"
+            )
             raw.execute("PRAGMA foreign_keys=ON")
         with pytest.raises(StorageError, match="^upgrade: foreign key check failed"):
             db.upgrade()
@@ -149,12 +146,12 @@ def test_unusable_url_raises_storage_error(url):
         Database(url)
 
 
-def test_env_creates_its_own_engine_from_the_url(url):
+def test_env_creates_its_own_engine_from_the_url(db_url):
     """The command-line path of env.py (no connection handed over) migrates the configured URL."""
     cfg = alembic_config()
-    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("sqlalchemy.url", db_url)
     command.upgrade(cfg, "head")
-    with Database(url) as db:
+    with Database(db_url) as db:
         assert db.revision() == head_revision()
         assert _diffs(db, Base.metadata) == []
 

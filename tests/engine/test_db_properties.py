@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import threading
 import warnings
 from types import MappingProxyType
@@ -23,8 +22,8 @@ from types import MappingProxyType
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine
 
+from pg import STORAGE_BACKENDS
 from walkout.carts.cart import apply_line
 from walkout.carts.receipt import Receipt, ReceiptLine
 from walkout.engine.db import Database
@@ -43,29 +42,22 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 _ids = itertools.count()
 
 
-# SQLite always; PostgreSQL too when WALKOUT_TEST_PG_URL names a scratch database (its public schema is wiped).
-PG_URL = os.environ.get("WALKOUT_TEST_PG_URL")
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-
-
-def _url(backend: str, tmp_path_factory) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'walkout.db'}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return PG_URL
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=STORAGE_BACKENDS)
 def db(request, tmp_path_factory):
-    database = Database(_url(request.param, tmp_path_factory))
-    database.upgrade()
-    database.seed_accounts([ACCOUNT])
-    yield database
-    database.dispose()
+    """One migrated database per backend for the whole module (hypothesis reuses it across examples).
+
+    Module-scoped, so it cannot take the function-scoped ``db_url``: PostgreSQL gets its own
+    database on the session's server (tests/pg.py), dropped when the module is done.
+    """
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'walkout.db'}"
+        else:
+            url = stack.enter_context(request.getfixturevalue("postgres_server").database())
+        database = stack.enter_context(Database(url))
+        database.upgrade()
+        database.seed_accounts([ACCOUNT])
+        yield database
 
 
 def _new_session(db: Database) -> str:

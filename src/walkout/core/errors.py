@@ -6,7 +6,10 @@
     ├── StoreFileError            a store file / AiFi store_meta file is missing or invalid
     ├── RecordingError            a recording is missing, truncated or malformed
     ├── GroundTruthError          a ground-truth file (AiFi or walkout format) is invalid
-    └── StorageError              the database refused an operation (rolled back)
+    ├── StorageError              the database refused an operation (rolled back)
+    ├── PaymentError              the payment provider declined or failed a charge or refund
+    ├── MailError                 an e-mail could not be handed to the mail server
+    └── OperationError            a store operation was refused (unknown receipt, bad dispute, ...)
 
 Every error names the file, field or message it is about, so the CLI can print it as one line.
 """
@@ -32,3 +35,15 @@ class GroundTruthError(WalkoutError):
 
 class StorageError(WalkoutError):
     """A database operation failed; the transaction was rolled back."""
+
+
+class PaymentError(WalkoutError):
+    """The payment provider declined or could not execute a charge or refund."""
+
+
+class MailError(WalkoutError):
+    """An e-mail could not be handed to the mail server (connection, refusal, timeout)."""
+
+
+class OperationError(WalkoutError):
+    """A store operation was refused: unknown receipt or line, a dispute over what was never charged, ..."""

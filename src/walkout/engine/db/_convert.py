@@ -38,8 +38,9 @@ def plate(plate_id: str) -> str:
 
 
 def session_record(row: SessionRow) -> SessionRecord:
-    status = cast(Literal["open", "closed"], row.status)
-    return SessionRecord(row.session_id, row.account_id, row.recording, row.entry_t_s, row.exit_t_s, status)
+    status = cast(Literal["open", "exited", "closed", "deleted"], row.status)
+    kind = cast(Literal["customer", "staff"], row.kind or "customer")
+    return SessionRecord(row.session_id, row.account_id, row.recording, row.entry_t_s, row.exit_t_s, status, kind)
 
 
 def check_receipt(row: SessionRow, exit_t_s: float, receipt: Receipt) -> None:
@@ -79,7 +80,7 @@ def load_receipt(s: Session, session: SessionRow) -> Receipt | None:
 
 
 def review_record(row: ReviewItemRow) -> ReviewRecord:
-    item = ReviewItem(row.event_id, row.t_s, row.reason, row.confidence, dict(row.evidence))
+    item = ReviewItem(row.event_id, row.t_s, row.reason, row.confidence, dict(row.evidence), row.session_id)
     return ReviewRecord(row.review_id, row.recording, item, cast(Literal["open", "resolved"], row.status))
 
 

@@ -11,7 +11,7 @@ never ORM objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Literal, cast
 
 from sqlalchemy import Engine, delete, func, select
@@ -23,6 +23,7 @@ from walkout.core.errors import StorageError
 from walkout.core.store import PlateId
 from walkout.engine.db import _convert as cv
 from walkout.engine.db import migrate
+from walkout.engine.db.gates import GateWrites
 from walkout.engine.db.models import (
     AccountRow,
     CartLineRow,
@@ -40,7 +41,7 @@ from walkout.events.types import ShelfEvent
 from walkout.io.accounts import DemoAccount
 
 
-class Database:
+class Database(GateWrites):
     """The walkout database behind any SQLAlchemy URL (SQLite by default).
 
     Args:
@@ -103,6 +104,16 @@ class Database:
         except Exception as exc:  # alembic raises CommandError, ValueError, SQLAlchemyError...
             raise StorageError(f"{direction}: {cv.reason(exc)}") from exc
 
+    def transaction(self, op: str) -> AbstractContextManager[Session]:
+        """One transaction named ``op`` for the store-operations layer (:mod:`walkout.operations`).
+
+        Commits when the block ends. Database failures roll back and raise StorageError whose
+        message starts with ``op``; any other exception raised inside the block (e.g.
+        :class:`~walkout.core.errors.OperationError` refusing an input) rolls back and propagates
+        unchanged. The ORM session must not escape the block.
+        """
+        return self._tx(op)
+
     @contextmanager
     def _tx(self, op: str) -> Iterator[Session]:
         """One transaction named ``op``: commit on success, roll back and raise StorageError on failure."""
@@ -140,14 +151,20 @@ class Database:
         """The account whose app token is ``token``, or None."""
         with self._tx("account_by_token") as s:
             row = s.scalars(select(AccountRow).where(AccountRow.token == token)).one_or_none()
-            if row is None:
-                return None
-            role = cast(Literal["customer", "associate"], row.role)
-            return AccountRecord(row.account_id, row.name, row.email, row.token, role, cv.utc(row.created_at))
+            return None if row is None else _account_record(row)
+
+    def account(self, account_id: str) -> AccountRecord | None:
+        """The account ``account_id`` (active or erased), or None."""
+        with self._tx("account") as s:
+            row = s.get(AccountRow, account_id)
+            return None if row is None else _account_record(row)
 
     # ---- sessions and carts ----
-    def open_session(self, session_id: str, account_id: str, recording: str, entry_t_s: float) -> SessionRecord:
+    def open_session(self, session_id: str, account_id: str, recording: str, entry_t_s: float,
+                     kind: str = "customer") -> SessionRecord:
         """Open a shopping session at ``entry_t_s`` (seconds, recording clock).
+
+        ``kind`` is ``customer`` or ``staff`` (an associate restocking: never charged).
 
         Idempotent: opening the same session again with the same account, recording and entry
         time returns the stored session.
@@ -166,6 +183,7 @@ class Database:
                     recording=recording,
                     entry_t_s=entry_t_s,
                     status="open",
+                    kind=kind,
                 )
                 s.add(row)
             elif (row.account_id, row.recording, row.entry_t_s) != (account_id, recording, entry_t_s):
@@ -179,7 +197,8 @@ class Database:
             return None if row is None else cv.session_record(row)
 
     def add_cart_line(
-        self, session_id: str, event_id: int, upc: str, quantity_delta: int, t_s: float, confidence: float
+        self, session_id: str, event_id: int, upc: str, quantity_delta: int, t_s: float, confidence: float,
+        *, correction: bool = False,
     ) -> int:
         """Append a pick (``quantity_delta`` > 0) or put-back (< 0) to an open session's cart ledger.
 
@@ -195,20 +214,22 @@ class Database:
             quantity_delta: signed units, non-zero.
             t_s: event time, seconds on the recording clock.
             confidence: decision confidence in [0, 1].
+            correction: a reviewer's correction (by convention ``event_id`` = minus the review id):
+                also allowed once the session has exited, until it is finalized.
 
         Returns:
             The part of a removal that found no unit (<= 0; 0 when nothing was clamped).
 
         Raises:
-            StorageError: unknown or closed session, zero delta, confidence outside [0, 1], or the
-                key repeated with a different delta.
+            StorageError: unknown or closed session (or exited, unless ``correction``), zero
+                delta, confidence outside [0, 1], or the key repeated with a different delta.
         """
         if quantity_delta == 0:
             raise StorageError("add_cart_line: quantity_delta must be non-zero")
         if not 0.0 <= confidence <= 1.0:  # also refuses NaN
             raise StorageError(f"add_cart_line: confidence {confidence} is not in [0, 1]")
         with self._tx("add_cart_line") as s:
-            self._open_session_row(s, session_id)
+            self._open_session_row(s, session_id, exited_ok=correction)
             key = (CartLineRow.session_id == session_id, CartLineRow.event_id == event_id, CartLineRow.upc == upc)
             prior = s.scalars(select(CartLineRow).where(*key)).one_or_none()
             if prior is not None:
@@ -253,7 +274,7 @@ class Database:
         Idempotent: closing a closed session with an equal receipt returns the stored receipt.
 
         Args:
-            session_id: an open (or already closed) session.
+            session_id: an open or exited (or already closed) session.
             exit_t_s: exit time, seconds on the recording clock; must equal ``receipt.exit_t_s``.
             receipt: the session's receipt; its session, account and entry time must match the
                 session, its subtotal the sum of its lines and its total subtotal + tax.
@@ -269,6 +290,8 @@ class Database:
         with self._tx("close_session") as s:
             row = self._session_row(s, session_id, lock=True)
             cv.check_receipt(row, exit_t_s, receipt)
+            if row.status == "deleted" or (row.status == "exited" and row.exit_t_s != exit_t_s):
+                raise cv.Refused(f"session {session_id!r} is {row.status} (exit at {row.exit_t_s}), cannot close at {exit_t_s}")
             if row.status == "closed":
                 stored = cv.load_receipt(s, row)
                 if stored != receipt:
@@ -301,6 +324,25 @@ class Database:
             s.flush()
             return receipt
 
+    def exit_session(self, session_id: str, exit_t_s: float) -> SessionRecord:
+        """Mark a session exited at ``exit_t_s`` (its last member left): the cart is final, the
+        receipt waits for finalization (:mod:`walkout.operations.checkout`).
+
+        Idempotent: exiting an exited or closed session at the same time returns it unchanged.
+
+        Raises:
+            StorageError: unknown or deleted session, or an exit time other than the stored one.
+        """
+        with self._tx("exit_session") as s:
+            row = self._session_row(s, session_id, lock=True)
+            if row.status == "open":
+                if exit_t_s < row.entry_t_s:
+                    raise cv.Refused(f"exit at {exit_t_s} s is before the entry at {row.entry_t_s} s")
+                row.status, row.exit_t_s, row.exited_at = "exited", exit_t_s, utc_now()
+            elif row.status == "deleted" or row.exit_t_s != exit_t_s:
+                raise cv.Refused(f"session {session_id!r} is {row.status} (exit at {row.exit_t_s}), cannot exit at {exit_t_s}")
+            return cv.session_record(row)
+
     def receipt(self, session_id: str) -> Receipt | None:
         """The stored receipt of a session, rebuilt as a :class:`~walkout.carts.receipt.Receipt` (or None)."""
         with self._tx("receipt") as s:
@@ -314,10 +356,10 @@ class Database:
             raise cv.Refused(f"session {session_id!r} is unknown")
         return row
 
-    def _open_session_row(self, s: Session, session_id: str) -> SessionRow:
+    def _open_session_row(self, s: Session, session_id: str, *, exited_ok: bool = False) -> SessionRow:
         row = self._session_row(s, session_id, lock=True)  # serialises ledger writers per session
-        if row.status != "open":
-            raise cv.Refused(f"session {session_id!r} is closed")
+        if row.status != "open" and not (exited_ok and row.status == "exited"):
+            raise cv.Refused(f"session {session_id!r} is {row.status}")
         return row
 
     # ---- inventory ----
@@ -395,6 +437,7 @@ class Database:
                 confidence=item.confidence,
                 evidence=dict(item.evidence),
                 status="open",
+                session_id=item.session_id,
             )
             s.add(row)
             s.flush()
@@ -447,3 +490,9 @@ class Database:
         with self._tx("shelf_events") as s:
             query = select(ShelfEventRow).where(ShelfEventRow.recording == recording)
             return [cv.shelf_event_record(r) for r in s.scalars(query.order_by(ShelfEventRow.event_id))]
+
+
+def _account_record(row: AccountRow) -> AccountRecord:
+    role = cast(Literal["customer", "associate"], row.role)
+    status = cast(Literal["active", "erased"], row.status or "active")
+    return AccountRecord(row.account_id, row.name, row.email, row.token, role, cv.utc(row.created_at), status)

@@ -52,28 +52,46 @@ class Base(DeclarativeBase):
 
 
 class AccountRow(Base):
-    """A shopper or store associate; ``token`` is what the app's QR code carries."""
+    """A shopper or store associate.
+
+    ``token`` is the account's static app id (the demo recordings' scans carried it before entry
+    tokens rotated). ``status`` is ``active`` or ``erased`` (personal fields overwritten, see
+    :mod:`walkout.operations.privacy`).
+    """
 
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("role IN ('customer', 'associate')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('customer', 'associate')", name="role"),
+        CheckConstraint("status IN ('active', 'erased')", name="status"),
+    )
 
     account_id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     token: Mapped[str] = mapped_column(String(128), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SessionRow(Base):
-    """A shopping session: entry (open) to exit (closed) of one account on one recording."""
+    """A shopping session of one account (one payer) on one recording.
+
+    Status: ``open`` (someone of the group is inside) -> ``exited`` (the last member left; the
+    receipt waits for open review tasks) -> ``closed`` (finalized: receipt stored). ``deleted``:
+    a second scan by a shopper already inside with nothing in the cart. ``kind`` is ``customer``
+    or ``staff`` (an associate restocking: no cart, no receipt).
+    """
 
     __tablename__ = "sessions"
     __table_args__ = (
         CheckConstraint(
-            "(status = 'open' AND exit_t_s IS NULL) OR (status = 'closed' AND exit_t_s IS NOT NULL)",
+            "(status = 'open' AND exit_t_s IS NULL) OR (status IN ('exited', 'closed') AND exit_t_s IS NOT NULL)"
+            " OR status = 'deleted'",
             name="status_exit",
         ),
+        CheckConstraint("kind IN ('customer', 'staff')", name="kind"),
     )
 
     session_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -82,8 +100,10 @@ class SessionRow(Base):
     entry_t_s: Mapped[float] = mapped_column(Float)
     exit_t_s: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8), default="customer", server_default="customer")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CartLineRow(Base):
@@ -164,12 +184,17 @@ class PlateStockRow(Base):
 
 
 class ReviewItemRow(Base):
-    """A low-confidence decision queued for a store associate; idempotent per (recording, event, reason)."""
+    """A review task: a low-confidence decision (``kind`` event) or a disputed receipt line (``kind``
+    dispute, ``event_id`` = the dispute id), with its evidence; idempotent per (recording, event, reason).
+
+    ``decision`` is the reviewer's verdict (``{"action": "approve" | "correct", ...}``).
+    """
 
     __tablename__ = "review_items"
     __table_args__ = (
         UniqueConstraint("recording", "event_id", "reason"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("kind IN ('event', 'dispute')", name="kind"),
     )
 
     review_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -180,6 +205,10 @@ class ReviewItemRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="event", server_default="event")
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.session_id"), index=True)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_by: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -207,3 +236,7 @@ class ShelfEventRow(Base):
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.session_id"), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+# The store-operations tables live in their own module; importing it registers them on Base.metadata.
+from walkout.engine.db import models_ops as _models_ops  # noqa: E402,F401

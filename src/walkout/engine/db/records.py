@@ -11,7 +11,7 @@ from walkout.engine.result import ReviewItem
 
 @dataclass(frozen=True)
 class AccountRecord:
-    """A stored account; ``created_at`` is timezone-aware UTC."""
+    """A stored account; ``created_at`` is timezone-aware UTC; ``status`` active or erased."""
 
     account_id: str
     name: str
@@ -19,18 +19,24 @@ class AccountRecord:
     token: str
     role: Literal["customer", "associate"]
     created_at: datetime
+    status: Literal["active", "erased"] = "active"
 
 
 @dataclass(frozen=True)
 class SessionRecord:
-    """A stored shopping session; times in seconds on the recording clock."""
+    """A stored shopping session; times in seconds on the recording clock.
+
+    ``status``: open -> exited (the last member left; finalization pending) -> closed (receipt
+    stored), or deleted. ``kind``: customer, or staff (an associate; never charged).
+    """
 
     session_id: str
     account_id: str
     recording: str
     entry_t_s: float
     exit_t_s: float | None
-    status: Literal["open", "closed"]
+    status: Literal["open", "exited", "closed", "deleted"]
+    kind: Literal["customer", "staff"] = "customer"
 
 
 @dataclass(frozen=True)
