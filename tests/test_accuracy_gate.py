@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.engine.params import EngineParams
 from walkout.eval import score_recording
-from walkout.io.accounts import demo_accounts
 from walkout.io.store_file import embedded_store_dir
 from walkout.replay import replay_ground_truth
 from walkout.sim import random_scenario, simulate
@@ -46,7 +46,7 @@ def test_aifi_replay_with_vision(store):
 @pytest.mark.parametrize(("seed", "min_f1"), [(1, 0.97), (3, 0.97)])
 def test_crowded_store_receipts(store, seed, min_f1):
     rec, truth = simulate(random_scenario(store, 6, 180.0, seed), store, seed)
-    result = Engine({a.token: a.account_id for a in demo_accounts()}).run(rec)
+    result = Engine(demo_entry_desk()).run(rec)
     score = score_recording(truth, result, store)
     assert score.f1 >= min_f1, [e.cause for e in score.errors]
     assert len(result.receipts) == 6

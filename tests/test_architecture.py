@@ -13,7 +13,7 @@ import pytest
 import walkout
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE_LAYERS = {"core", "io", "perception", "events", "fusion", "carts", "inventory", "engine"}
+ENGINE_LAYERS = {"core", "io", "perception", "events", "fusion", "carts", "inventory", "engine", "operations"}
 
 
 def _lint(cwd: Path, config: Path) -> subprocess.CompletedProcess[str]:

@@ -270,16 +270,16 @@ def test_run_counts_bad_plate_rows_and_still_runs(simulated: Path, tmp_path: Pat
     assert [r.quantities() for r in run.receipts] == [{TACO_FIRE[0]: 1, FIJI_05[0]: 1}]
 
 
-def test_run_refuses_a_scan_whose_token_matches_no_account(simulated: Path, tmp_path: Path) -> None:
+def test_run_refuses_a_scan_whose_token_is_forged(simulated: Path, tmp_path: Path) -> None:
     rec = copy_recording(simulated, "tiny-2", tmp_path)
     bad = "not-a-token-of-any-account"
     tokens = pq.read_table(rec / "scans.parquet").column("token").to_pylist()
     assert len(tokens) == 2
     _rewrite(rec / "scans.parquet", lambda c: c["token"].__setitem__(0, bad))
     result = ok("run", rec, "--out", tmp_path / "R")
-    assert "token matches no account" in result.output
+    assert "scans: refused (forged)" in result.output
     run = read_result(tmp_path / "R" / "tiny-2.result.json")
-    assert run.rejections.get("scans: token matches no account") == 1
+    assert run.rejections.get("scans: refused (forged)") == 1
     assert [s.token for s in run.sessions] == [tokens[1]]
     assert len(run.receipts) == 1
 
@@ -292,9 +292,11 @@ def test_run_with_a_file_database_leaves_the_receipts(simulated: Path, tmp_path:
     assert len(receipts) == 3
     db = Database(url)
     try:
-        for rc in receipts:
+        for rc in receipts:  # `walkout run` finalized them: receipt stored, e-mailed to R/mail
             assert db.receipt(rc.session_id) == rc
+            assert db.session(rc.session_id).status == "closed"
         assert db.receipt("tiny-9/s1") is None
+        assert len(list((tmp_path / "R" / "mail" / "new").iterdir())) == 3
     finally:
         db.dispose()
 

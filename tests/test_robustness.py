@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.eval import score_run
-from walkout.io.accounts import demo_accounts
 from walkout.io.store_file import embedded_store_dir
 from walkout.sim import LoadCellParams, PeopleParams, ShopperParams, SimParams, simulate_aifi
 
@@ -28,7 +28,7 @@ CASES = [
 
 @pytest.mark.parametrize(("params", "min_f1"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_receipts_survive_faults(store, params, min_f1):
-    engine = Engine({a.token: a.account_id for a in demo_accounts()})
+    engine = Engine(demo_entry_desk())
     pairs = [(truth, engine.run(rec)) for rec, truth in simulate_aifi(GT, store, 0, params)]
     score = score_run(pairs, store)
     assert score.f1 >= min_f1, [f"{e.recording}: {e.cause}" for e in score.errors]

@@ -1,13 +1,15 @@
 """The ``walkout`` command line (Typer + Rich).
 
 Commands: ``demo`` (the main job), ``replay``, ``simulate``, ``run``, ``evaluate``,
-``calibration-overlay`` (real frames) and ``render`` (the vision debug view).
+``calibration-overlay`` (real frames) and ``render`` (the vision debug view); store operations:
+``purge`` (retention), ``erase-account`` (GDPR Art. 17) and ``inventory``.
 Bad input prints one clear line naming the file or field and exits with code 2; never a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +74,7 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
         t0 = time.perf_counter()
         outcome = replay_ground_truth(gt_path, store, seed=seed, db_url=db_url, on_recording=tick,
                                       trace_dir=out / "traces" if out is not None else None,
+                                      mail_dir=_fresh_maildir(out / "mail") if out is not None else None,
                                       params=EngineParams(people=people))  # type: ignore[arg-type]
         wall = time.perf_counter() - t0
     report = outcome.report
@@ -89,9 +92,18 @@ def _replay(gt_path: Path, store_name: str, seed: int, out: Path | None, db_url:
     console.print(
         f"[bold]overall[/] precision {ov['precision']:.4f}  recall {ov['recall']:.4f}  [bold]F1 {ov['f1']:.4f}[/]  "
         f"events P {ov['event_precision']:.4f} R {ov['event_recall']:.4f}  ·  "
-        f"{len(report['review'])} decisions for review  ·  wall {wall:.1f} s "
+        f"{len(report['review'])} decisions for review "
+        f"({report['sessions_reviewed_share']:.1%} of sessions)  ·  wall {wall:.1f} s "
         f"(simulate {report['timings_s']['simulate']:.1f}, engine {report['timings_s']['engine']:.1f}, "
         f"evaluate {report['timings_s']['evaluate']:.1f})"
+    )
+    co = report["checkout"]
+    mail = co["receipt_emails"]
+    console.print(
+        f"[bold]checkout[/] {sum(co['sessions'].values())} sessions finalized "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(co['sessions'].items()))}), "
+        f"{co['charged_cents'] / 100:.2f} {store.currency} charged, receipt e-mails: {mail['sent']} sent"
+        + (f" to {out / 'mail'}" if out is not None else "") + f", {mail['queued']} queued"
     )
     if "tracking" in report:
         tr = report["tracking"]
@@ -141,6 +153,15 @@ def _verdict(charged: dict[str, int], expected: dict[str, int] | None, store) ->
     return "[red]✗ differs from what the shopper took: " + ", ".join(diff) + "[/]"
 
 
+def _fresh_maildir(path: Path) -> Path:
+    """``path``, emptied if it is a Maildir from an earlier run (any other existing path is kept)."""
+    import shutil
+
+    if path.is_dir() and {p.name for p in path.iterdir()} <= {"cur", "new", "tmp"}:
+        shutil.rmtree(path)
+    return path
+
+
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
@@ -182,6 +203,7 @@ def simulate(
     out: Annotated[Path, typer.Option(help="output directory for recordings and truth files")],
     ground_truth: Annotated[Path | None, typer.Option(help="AiFi-format ground truth to replay")] = None,
     shoppers: Annotated[int, typer.Option(min=0, help="random scenario: number of shoppers")] = 0,
+    associates: Annotated[int, typer.Option(min=0, help="random scenario: associates restocking meanwhile")] = 0,
     duration: Annotated[float, typer.Option(min=0.0, help="random scenario: duration, seconds")] = 180.0,
     seed: Annotated[int, typer.Option(help="simulation seed")] = 0,
     store: Annotated[str, typer.Option(help="store")] = "aifi-nanostore",
@@ -198,7 +220,7 @@ def simulate(
     try:
         st = load_store(store)
         if shoppers > 0:
-            pairs = iter([sim_one(random_scenario(st, shoppers, duration, seed), st, seed)])
+            pairs = iter([sim_one(random_scenario(st, shoppers, duration, seed, associates=associates), st, seed)])
             total = 1
         else:
             from walkout.io.store_file import embedded_store_dir
@@ -226,23 +248,28 @@ def run(
     db: Annotated[str, typer.Option(help="SQLAlchemy database URL")] = "sqlite://",
 ) -> None:
     """Run the engine on recordings; prints receipts and rejections, writes results."""
+    from walkout.engine.desk import entry_desk
     from walkout.engine.loop import Engine
     from walkout.engine.serialize import write_result
     from walkout.eval import receipt_panel
     from walkout.io import read_recording
-    from walkout.replay import DbAccounts, open_database
+    from walkout.io.mail import MaildirSender
+    from walkout.operations.checkout import Checkout
+    from walkout.operations.ledger import LedgerProvider
+    from walkout.replay import open_database
 
     try:
         recordings = [read_recording(path) for path in recording]
         with open_database(db) as database:
-            engine = Engine(DbAccounts(database), storage=database)
+            engine = Engine(entry_desk(database), storage=database)
             out.mkdir(parents=True, exist_ok=True)
+            mailer = MaildirSender(_fresh_maildir(out / "mail"))
             for path, rec in zip(recording, recordings, strict=True):
                 result = engine.run(rec)
+                Checkout(database, rec.store, LedgerProvider(database), mailer).finalize_due(math.inf)
                 console.rule(f"[bold]{escape(rec.meta.name)}")
-                tokens = {x.session_id: x.token for x in result.sessions}
                 for r in result.receipts:
-                    account = database.account_by_token(tokens.get(r.session_id, ""))
+                    account = database.account(r.account_id)
                     console.print(receipt_panel(r, rec.store, account.name if account else r.account_id))
                 for reason, n in result.rejections.items():
                     console.print(f"[yellow]rejected[/] {n} × {escape(reason)}")
@@ -378,6 +405,142 @@ def render(
     for r in results:
         table.add_row(escape(r.camera_id), str(r.frames), escape(str(r.path)))
     console.print(table)
+
+
+# ---------------------------------------------------------------- store operations: privacy and inventory
+def _ops_database(url: str):
+    """Open an existing walkout database and migrate it to the current schema.
+
+    Raises:
+        WalkoutError: a SQLite file that does not exist, or a database without walkout tables.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from walkout.engine.db import Database
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise WalkoutError(f"--db {url!r} is not a database URL: {exc}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path not in (None, "", ":memory:") and not Path(path).exists():
+        raise WalkoutError(f"--db {shown}: no such database file")
+    database = Database(url)
+    try:
+        if database.revision() is None:
+            raise WalkoutError(f"--db {shown}: no walkout tables there (an empty or foreign database)")
+        database.upgrade()
+    except WalkoutError:
+        database.dispose()
+        raise
+    return database
+
+
+def _parse_now(text: str | None):
+    """``--now`` as an aware datetime (default: the current time, UTC)."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise WalkoutError(f"--now {text!r} is not an ISO 8601 time (e.g. 2030-01-01T00:00:00+00:00)") from None
+    if t.tzinfo is None:
+        raise WalkoutError(f"--now {text!r} has no time zone (add +00:00 or Z)")
+    return t
+
+
+@app.command("purge")
+def purge_command(
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL of an existing walkout database")],
+    now: Annotated[str | None, typer.Option(help="ISO 8601 time retention is counted back from "
+                                            "(default: now)")] = None,
+    debug_dir: Annotated[Path | None, typer.Option(help="directory of debug frames (files older than 7 days "
+                                                   "are deleted)")] = None,
+) -> None:
+    """Delete data past its retention (docs/privacy.md) and print how many rows and files went."""
+    from rich.table import Table
+
+    from walkout.operations.privacy import purge
+
+    try:
+        t = _parse_now(now)
+        database = _ops_database(db)
+        try:
+            report = purge(database, now=t, debug_dir=debug_dir)
+        finally:
+            database.dispose()
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    table = Table(title="Purged")
+    table.add_column("table")
+    table.add_column("rows deleted", justify="right")
+    for name, n in report.deleted.items():
+        table.add_row(name, str(n))
+    table.add_row("debug files", str(report.debug_files))
+    console.print(table)
+    console.print(f"{report.total} rows and files deleted; {sum(report.unlinked.values())} references unlinked "
+                  f"(retention counted back from {report.now.isoformat(timespec='seconds')})")
+
+
+@app.command("erase-account")
+def erase_account_command(
+    account_id: Annotated[str, typer.Argument(help="the account to erase (GDPR Art. 17)")],
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL of an existing walkout database")],
+) -> None:
+    """Erase an account's personal data; its receipts and payments stay, anonymised (docs/privacy.md)."""
+    from walkout.operations.privacy import erase_account
+
+    try:
+        database = _ops_database(db)
+        try:
+            report = erase_account(database, account_id)
+        finally:
+            database.dispose()
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    when = report.erased_at.isoformat(timespec="seconds")
+    if report.already_erased:
+        console.print(f"account {escape(account_id)} was already erased at {when}; nothing changed")
+        return
+    deleted = ", ".join(f"{n} {name}" for name, n in report.deleted.items() if n) or "no rows"
+    console.print(f"account {escape(account_id)} erased at {when}: deleted {deleted}; "
+                  f"{sum(report.anonymised.values())} value(s) anonymised")
+
+
+@app.command()
+def inventory(
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL of an existing walkout database")],
+    low: Annotated[bool, typer.Option("--low", help="only products at or below their low-stock threshold")] = False,
+    store: Annotated[str, typer.Option(help="store whose catalogue names the products")] = "aifi-nanostore",
+) -> None:
+    """Live stock per product: units, plates, threshold (a Rich table)."""
+    from rich.table import Table
+
+    from walkout.io import load_store
+    from walkout.operations import inventory as inv
+
+    try:
+        names = {p.upc: p.name for p in load_store(store).products}
+        database = _ops_database(db)
+        try:
+            products = inv.low_stock(database) if low else inv.product_stock(database)
+        finally:
+            database.dispose()
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    table = Table(title="Low stock" if low else "Stock")
+    for name in ("UPC", "product", "units", "plates", "threshold", ""):
+        table.add_column(name, justify="right" if name in ("units", "threshold") else "left")
+    for p in products:
+        threshold = "" if p.threshold is None else str(p.threshold)
+        table.add_row(p.upc, escape(names.get(p.upc, "?")), str(p.units), " ".join(p.plates), threshold,
+                      "[bold red]low[/]" if p.low else "")
+    console.print(table)
+    console.print(f"{len(products)} product(s)")
 
 
 def main() -> None:  # pragma: no cover - console entry

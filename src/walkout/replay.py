@@ -6,6 +6,7 @@ while the engine it drives sees only recordings.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from walkout.core.errors import StorageError
 from walkout.core.store import Store
 from walkout.engine.db import Database
+from walkout.engine.desk import entry_desk
 from walkout.engine.loop import Engine
 from walkout.engine.params import EngineParams
 from walkout.engine.result import RunResult
@@ -22,36 +24,30 @@ from walkout.eval.scoring import RunScore
 from walkout.eval.tracking import TrackingScores
 from walkout.eval.truth import GroundTruth
 from walkout.io.accounts import demo_accounts
+from walkout.io.mail import MailSender
 from walkout.io.recording import Recording
-
-
-class DbAccounts:
-    """The engine's account directory backed by the database (token -> account id)."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def get(self, token: str, default: str | None = None) -> str | None:
-        rec = self._db.account_by_token(token)
-        return rec.account_id if rec is not None else default
-
-    def __getitem__(self, token: str) -> str:
-        got = self.get(token)
-        if got is None:
-            raise KeyError(token)
-        return got
+from walkout.operations.checkout import Checkout, FinalizeOutcome
+from walkout.operations.ledger import LedgerProvider
 
 
 def open_database(url: str = "sqlite://") -> Database:
-    """Open (and migrate) a database and seed the demo accounts.
+    """Open (and migrate) a database, seed the demo accounts and give every demo customer a
+    payment method with the built-in ledger provider (once).
 
     Raises:
         StorageError: naming the URL (password hidden) when it cannot be opened or migrated.
     """
+    from walkout.operations.accounts import add_payment_method, default_payment_method
+    from walkout.operations.ledger import LedgerProvider
+
     db = Database(url)
     try:
         db.upgrade()
         db.seed_accounts(demo_accounts())
+        provider = LedgerProvider(db)
+        for a in demo_accounts():
+            if a.role == "customer" and default_payment_method(db, a.account_id) is None:
+                add_payment_method(db, provider, a.account_id, "Demo card")
     except StorageError as exc:
         db.dispose()
         raise StorageError(f"{_safe_url(url)}: {exc}") from exc
@@ -78,6 +74,18 @@ class ReplayOutcome:
     traces: list[Path] = field(default_factory=list)
     score: RunScore | None = None
     tracking: list[TrackingScores] = field(default_factory=list)
+    checkout: list[FinalizeOutcome] = field(default_factory=list)
+
+
+def checkout_summary(outcomes: list[FinalizeOutcome]) -> dict[str, Any]:
+    """Counts of finalization outcomes, the amount charged and the receipt e-mails, for report.json."""
+    by_status: dict[str, int] = {}
+    for o in outcomes:
+        by_status[o.status] = by_status.get(o.status, 0) + 1
+    charged = sum(o.payment.amount_cents for o in outcomes
+                  if o.payment is not None and o.payment.status == "succeeded" and o.payment.kind == "charge")
+    return {"sessions": by_status, "charged_cents": charged,
+            "receipt_emails": {s: sum(o.mail_status == s for o in outcomes) for s in ("sent", "queued", "failed")}}
 
 
 def _tracking(rec: Recording, result: RunResult) -> TrackingScores | None:
@@ -97,8 +105,10 @@ def run_pairs(
     params: EngineParams = EngineParams(),
     on_recording: Callable[[Recording, GroundTruth, RunResult], None] | None = None,
     trace_dir: Path | None = None,
+    mailer: MailSender | None = None,
 ) -> ReplayOutcome:
-    """Run the engine over simulated recordings and score them.
+    """Run the engine over simulated recordings, finalize every session (receipt, charge with the
+    built-in ledger provider, receipt e-mail) and score them.
 
     Args:
         simulated: (recording, ground truth) pairs, e.g. from :func:`walkout.sim.simulate_aifi`.
@@ -107,6 +117,7 @@ def run_pairs(
         params: engine parameters.
         on_recording: called after each recording (progress display).
         trace_dir: if given, a weight-trace PNG of every wrong receipt line is written there.
+        mailer: where receipt e-mails go (None: they stay queued in the database's outbox).
     """
     from walkout.eval import build_report, combine_scores, score_recording
     from walkout.eval.traces import write_traces
@@ -114,7 +125,8 @@ def run_pairs(
 
     out = ReplayOutcome()
     scores = []
-    engine = Engine(DbAccounts(db), storage=db, params=params)
+    engine = Engine(entry_desk(db), storage=db, params=params)
+    checkout = Checkout(db, store, LedgerProvider(db), mailer)
     it = iter(simulated)
     while True:
         t0 = time.perf_counter()
@@ -124,6 +136,7 @@ def run_pairs(
             break
         t1 = time.perf_counter()
         result = engine.run(rec)
+        out.checkout += checkout.finalize_due(math.inf)  # a replay has no reviewer: nobody waits
         t2 = time.perf_counter()
         out.timings_s["simulate"] += t1 - t0
         out.timings_s["engine"] += t2 - t1
@@ -145,6 +158,7 @@ def run_pairs(
     if out.tracking:
         out.report["tracking"] = combine_tracking_scores(out.tracking).to_dict()
     out.report["people_source"] = params.people if out.tracking else "tracker"
+    out.report["checkout"] = checkout_summary(out.checkout)
     out.report["timings_s"] = {k: round(v, 3) for k, v in out.timings_s.items()}
     out.report["plate_samples"] = out.plate_samples
     return out
@@ -158,16 +172,20 @@ def replay_ground_truth(
     params: EngineParams = EngineParams(),
     on_recording: Callable[[Recording, GroundTruth, RunResult], None] | None = None,
     trace_dir: Path | None = None,
+    mail_dir: Path | None = None,
 ) -> ReplayOutcome:
     """Replay every labelled recording of an AiFi-format ground-truth file through the engine.
 
     ``trace_dir``: where to draw a weight-trace PNG of every wrong receipt line (None: none).
+    ``mail_dir``: a Maildir receiving the receipt e-mails (None: they stay queued in the outbox).
     """
+    from walkout.io.mail import MaildirSender
     from walkout.sim import simulate_aifi
 
     db = open_database(db_url)
     try:
-        out = run_pairs(simulate_aifi(gt_path, store, seed), store, db, params, on_recording, trace_dir)
+        mailer = MaildirSender(mail_dir) if mail_dir is not None else None
+        out = run_pairs(simulate_aifi(gt_path, store, seed), store, db, params, on_recording, trace_dir, mailer)
         out.report["seed"] = seed
         out.report["ground_truth"] = str(gt_path)
         return out

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.eval.diagnosis import ReceiptError
 from walkout.eval.traces import trace_png, write_traces
 from walkout.io import load_embedded_store
-from walkout.io.accounts import demo_accounts
 from walkout.sim import random_scenario, simulate
 
 
 def test_trace_png_is_written_for_a_true_event_and_skipped_without_one(tmp_path):
     store = load_embedded_store()
     rec, truth = simulate(random_scenario(store, 1, 40.0, 3), store, 3)
-    result = Engine({a.token: a.account_id for a in demo_accounts()}).run(rec)
+    result = Engine(demo_entry_desk()).run(rec)
     ev = truth.events[0]
     err = ReceiptError(rec.meta.name, ev.shopper, ev.upc, "x", "missing", 1, "missed event")
     path = trace_png(rec, truth, result, err, tmp_path / "a" / "t.png")

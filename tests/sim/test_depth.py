@@ -26,7 +26,7 @@ def _camera(store: Store, cid: str) -> Camera:
 def _standing(xy: tuple[float, float], face: tuple[float, float], height_m: float, duration_s: float = 1.0) -> Timeline:
     """One shopper standing still for the whole recording."""
     track = ShopperTrack(
-        key="s0", token="t0", role="customer", height_m=height_m, appear_t_s=0.0, scan_t_s=0.0, entry_t_s=0.0,
+        key="s0", account_id="demo-000", payer_key=None, role="customer", height_m=height_m, appear_t_s=0.0, scan_t_s=0.0, entry_t_s=0.0,
         exit_t_s=duration_s, disappear_t_s=duration_s, seg_t0_s=np.array([0.0]), seg_t1_s=np.array([duration_s]),
         seg_p0_m=np.array([xy], float), seg_p1_m=np.array([xy], float), seg_face_xy=np.array([face], float),
     )  # fmt: skip

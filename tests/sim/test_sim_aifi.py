@@ -154,12 +154,13 @@ def test_split_claims_without_free_plates_shares() -> None:
 
 
 def test_shoppers_and_tokens(labels: tuple[LabelRecording, ...], aifi_runs: Runs) -> None:
-    customers = [a.token for a in demo_accounts() if a.role == "customer"]
+    customers = [a.account_id for a in demo_accounts() if a.role == "customer"]
     for rec in labels:
         truth = aifi_runs[rec.name][1]
         keys = list(dict.fromkeys(e.target_id or "unlabelled" for e in rec.events)) or ["unlabelled"]
         assert [s.key for s in truth.shoppers] == keys
-        assert [s.token for s in truth.shoppers] == customers[: len(keys)]
+        assert [s.account_id for s in truth.shoppers] == customers[: len(keys)]
+        assert all(s.token.startswith(f"WO2.{s.account_id}.") for s in truth.shoppers)  # the signed app token
         assert all(1.5 <= s.height_m <= 1.95 and s.role == "customer" for s in truth.shoppers)
 
 

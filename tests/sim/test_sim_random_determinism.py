@@ -152,7 +152,7 @@ def test_public_api_matches_all() -> None:
 def test_params_validate(build, error: str | None) -> None:
     if error is None:
         p = build()
-        assert {f.name for f in fields(p)} == {"stock", "load_cell", "people", "shopper", "depth"}
+        assert {f.name for f in fields(p)} == {"stock", "load_cell", "people", "shopper", "depth", "gate", "start_unix_s"}
         return
     with pytest.raises(ValueError, match=error):
         build()

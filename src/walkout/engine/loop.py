@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol, cast
+from typing import Literal, Protocol, cast
 
 import numpy as np
 
-from walkout.carts.cart import Cart, apply_line
+from walkout.carts.cart import apply_line
 from walkout.carts.receipt import Receipt, make_receipt
 from walkout.core.store import PlateId
 from walkout.engine.params import EngineParams
 from walkout.engine.result import Attribution, ReviewItem, RunResult, SessionInfo
+from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan
 from walkout.events.shelf import build_shelf_events
 from walkout.events.types import ShelfEvent
-from walkout.fusion.product import Hypothesis, identify_products
+from walkout.fusion.product import Hypothesis, ProductParams, identify_products
 from walkout.fusion.shopper import attribute_shopper
 from walkout.inventory.planogram import LivePlanogram, Source
 from walkout.io.recording import Recording
@@ -33,20 +33,38 @@ from walkout.perception.people.gates import GateCrossing, detect_crossings
 from walkout.perception.people.linker import People, link_people, resolve_tangles
 from walkout.perception.people.vision import see_people
 from walkout.perception.weight.changes import detect_plate_changes
-from walkout.perception.weight.grid import to_grid
+from walkout.perception.weight.grid import PlateGrid, to_grid
 
 log = logging.getLogger(__name__)
+
+#: units of each product an associate is assumed to carry when restocking its facing
+RESTOCK_TOTE_UNITS = 24
+#: product identification for an associate: restocks put up to 12 units at once, any count alike
+RESTOCK_PRODUCT = ProductParams(max_units=12, unit_prior=(1 / 12,) * 12)
 
 
 class Storage(Protocol):
     """What the engine persists (implemented by :class:`walkout.engine.db.Database`)."""
 
-    def open_session(self, session_id: str, account_id: str, recording: str, entry_t_s: float) -> None: ...
+    def open_session(self, session_id: str, account_id: str, recording: str, entry_t_s: float,
+                     kind: str = "customer") -> object: ...
+
+    def add_member(self, session_id: str, member_no: int, entry_t_s: float) -> object: ...
+
+    def exit_member(self, session_id: str, member_no: int, exit_t_s: float) -> object: ...
+
+    def exit_session(self, session_id: str, exit_t_s: float) -> object: ...
+
+    def delete_session(self, session_id: str) -> object: ...
+
+    def log_entry_scan(self, recording: str, gate_id: str, t_s: float, account_id: str | None, code: str,
+                       reason: str, session_id: str | None = None) -> object: ...
+
+    def add_stock_movement(self, recording: str, event_id: int, plate_id: str, upc: str, delta: int, reason: str,
+                           session_id: str | None, t_s: float, misplaced: bool = False) -> object: ...
 
     def add_cart_line(self, session_id: str, event_id: int, upc: str, quantity_delta: int, t_s: float,
                       confidence: float) -> None: ...
-
-    def close_session(self, session_id: str, exit_t_s: float, receipt: Receipt) -> object: ...
 
     def add_review_item(self, item: ReviewItem, recording: str = "") -> object: ...
 
@@ -56,22 +74,9 @@ class Storage(Protocol):
 
 
 @dataclass
-class _Session:
-    session_id: str
-    account_id: str
-    token: str
-    person: int
-    entry_t_s: float
-    exit_t_s: float | None = None
-    cart: Cart = field(default_factory=dict)
-
-
-@dataclass
-class _State:
-    live: LivePlanogram
-    pending: list[tuple[float, str, str]] = field(default_factory=list)
-    sessions: dict[str, _Session] = field(default_factory=dict)
-    by_person: dict[int, str] = field(default_factory=dict)
+class _State(GateState):
+    live: LivePlanogram = field(default_factory=lambda: LivePlanogram((), ()))
+    grid: PlateGrid | None = None
     first_row: dict[int, int] = field(default_factory=dict)
     last_seen_s: dict[int, float] = field(default_factory=dict)
     events: list[ShelfEvent] = field(default_factory=list)
@@ -80,21 +85,23 @@ class _State:
     attributions: list[Attribution] = field(default_factory=list)
     review: list[ReviewItem] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
-    rejections: Counter[str] = field(default_factory=Counter)
 
 
 class Engine:
     """Runs recordings through the pipeline.
 
     Args:
-        accounts: app token -> account id (the account directory; the database's accounts).
-        storage: optional persistence; every session, cart line, receipt and review item is written.
+        desk: verifies the tokens the entry scanners read (signed, rotating app tokens and staff
+            badges; :class:`walkout.carts.entry.EntryDesk`, see :func:`walkout.engine.desk.entry_desk`).
+        storage: optional persistence; every scan, session, member, cart line, stock movement,
+            review item and exit is written. Receipts are finalized (stored, charged, e-mailed) by
+            :mod:`walkout.operations.checkout`, after open review tasks are decided.
         params: engine parameters.
     """
 
-    def __init__(self, accounts: Mapping[str, str], storage: Storage | None = None,
+    def __init__(self, desk: EntryVerifier, storage: Storage | None = None,
                  params: EngineParams = EngineParams()) -> None:
-        self.accounts = accounts
+        self.desk = desk
         self.storage = storage
         self.params = params
 
@@ -116,22 +123,23 @@ class Engine:
         t_perception = time.perf_counter() - t0
         first_row, last_seen_s = _person_spans(people)
         state = _State(live=LivePlanogram.from_facings(rec.meta.planogram), events=list(events),
-                       first_row=first_row, last_seen_s=last_seen_s)
+                       first_row=first_row, last_seen_s=last_seen_s, grid=grid)
         state.rejections.update(rec.rejections)
+        if self.storage is not None:  # the shelves as the recording starts (the operating planogram)
+            self.storage.set_stock(state.live.stock_rows())
         for _t, _rank, kind, item in self._timeline(rec, people, first_row, crossings, events):
             if kind == "scan":
-                self._on_scan(state, *cast(tuple[float, str, str], item))
+                self._on_scan(state, rec, people, *cast(tuple[float, str, str], item))
             elif kind == "appear":
                 self._on_appear(state, rec, people, *cast(tuple[int, float], item))
             elif kind == "cross":
                 self._on_cross(state, rec, cast(GateCrossing, item))
             else:
                 self._on_shelf_event(state, rec, people, cast(ShelfEvent, item))
-        for sid in [s for s, v in state.sessions.items() if v.exit_t_s is None]:
+        for sid in [s for s, v in state.sessions.items() if v.live]:
             state.rejections["sessions: closed at end of recording (no exit seen)"] += 1
             self._close(state, rec, sid, rec.meta.duration_s)
-        for _t, _token, _gate in state.pending:
-            state.rejections["scans: nobody entered after the scan"] += 1
+        self._expire_scans(state, rec, np.inf)
         if self.storage is not None:
             self.storage.set_stock(state.live.stock_rows())
         stats = {
@@ -145,8 +153,8 @@ class Engine:
             stats.update({f"vision_{k}": float(v) for k, v in vision.stats.items()})
         return RunResult(
             recording=rec.meta.name,
-            sessions=tuple(SessionInfo(s.session_id, s.account_id, s.token, s.entry_t_s, s.exit_t_s)
-                           for s in state.sessions.values()),
+            sessions=tuple(SessionInfo(s.session_id, s.account_id, s.token, s.entry_t_s, s.exit_t_s, s.kind,
+                                       len(s.members), s.deleted) for s in state.sessions.values()),
             receipts=tuple(state.receipts),
             shelf_events=tuple(state.decided),
             attributions=tuple(state.attributions),
@@ -174,13 +182,37 @@ class Engine:
         return items
 
     # ------------------------------------------------------------------ gates and sessions
-    def _on_scan(self, state: _State, t: float, token: str, gate: str) -> None:
-        account = self.accounts.get(token)
-        if account is None:
-            state.rejections["scans: token matches no account"] += 1
-            log.warning("scan at %.2fs on gate %s: token %r matches no account; refused", t, gate, token[:12])
-            return
-        state.pending.append((t, token, gate))
+    def _on_scan(self, state: _State, rec: Recording, people: People, t: float, token: str, gate_id: str) -> None:
+        """A token read at a gate: verify it, then queue it for the next entry (or apply the
+        double-scan rule). Every scan and the gate's answer is logged."""
+        self._expire_scans(state, rec, t)
+        verdict = self.desk.verify(token, rec.meta.start_unix_s + t)
+        code: str = verdict.code
+        reason, sid = verdict.reason, None
+        if verdict.admitted and verdict.kind == "customer" and verdict.account_id is not None:
+            gate = next((g for g in rec.store.gates if g.id == gate_id), None)
+            twice = None if gate is None else is_double_scan(state, people, gate, t, verdict.account_id, self.params.gates)
+            if twice is not None:
+                sid, code = twice.session_id, "refused"
+                if twice.cart:
+                    reason = "already inside with items in the cart: second scan refused"
+                else:
+                    reason = "scanned again from inside with an empty cart: session deleted"
+                    self._delete(state, twice)
+                state.rejections[f"scans: {reason}"] += 1
+        if code == "admitted":
+            state.pending.append(PendingScan(t, gate_id, token, verdict))
+        elif sid is None:
+            state.rejections[f"scans: refused ({code})"] += 1
+            log.info("scan at %.2fs on gate %s refused: %s", t, gate_id, reason)
+        if self.storage is not None:
+            self.storage.log_entry_scan(rec.meta.name, gate_id, t, verdict.account_id, code, reason, sid)
+
+    def _expire_scans(self, state: _State, rec: Recording, t: float) -> None:
+        window = self.params.gates.scan_link_window_s
+        for p in [p for p in state.pending if p.t_s < t - window]:
+            state.pending.remove(p)
+            state.rejections["scans: nobody entered after the scan"] += 1
 
     def _on_appear(self, state: _State, rec: Recording, people: People, pid: int, t: float) -> None:
         """A person first seen inside the store: if a shopper's tracking was lost, this may be them.
@@ -195,46 +227,82 @@ class Engine:
         h = people.height_m.get(pid)
         best, best_dh = None, self.params.adopt_max_height_m
         for s in state.sessions.values():
-            if s.exit_t_s is not None or state.last_seen_s.get(s.person, -np.inf) >= t - 0.5:
-                continue  # closed, or its person is still being tracked
-            hs = people.height_m.get(s.person)
-            if h is not None and hs is not None and abs(h - hs) <= best_dh:
-                best, best_dh = s, abs(h - hs)
+            if not s.live:
+                continue
+            for person in s.inside:
+                if state.last_seen_s.get(person, -np.inf) >= t - 0.5:
+                    continue  # still being tracked
+                hs = people.height_m.get(person)
+                if h is not None and hs is not None and abs(h - hs) <= best_dh:
+                    best, best_dh = (s, person), abs(h - hs)
         if best is not None:
+            s, lost = best
             state.rejections["tracking: shopper re-identified after tracking loss"] += 1
-            state.by_person.pop(best.person, None)
-            best.person = pid
-            state.by_person[pid] = best.session_id
+            state.by_person.pop(lost, None)
+            s.inside.discard(lost)
+            s.members[pid] = s.members.pop(lost)
+            s.inside.add(pid)
+            state.by_person[pid] = s.session_id
 
     def _on_cross(self, state: _State, rec: Recording, c: GateCrossing) -> None:
         if c.kind == "entry":
-            window = self.params.scan_link_window_s
-            for i, (t, token, _gate) in enumerate(state.pending):
-                if c.t_s - window <= t <= c.t_s:
-                    state.pending.pop(i)
-                    self._open(state, rec, c.person, token, c.t_s)
-                    return
-            state.rejections["entries: person entered without a scan"] += 1
+            self._expire_scans(state, rec, c.t_s)
+            if c.person in state.by_person and state.sessions[state.by_person[c.person]].live:
+                return  # a member stepping back in: already inside
+            if not state.pending:
+                state.rejections["entries: person entered without a scan"] += 1
+                return
+            self._enter(state, rec, c.person, state.pending.pop(0), c.t_s)
             return
         sid = state.by_person.get(c.person)
-        if sid is not None and state.sessions[sid].exit_t_s is None:
+        if sid is None or not state.sessions[sid].live:
+            return
+        s = state.sessions[sid]
+        s.inside.discard(c.person)
+        if self.storage is not None:
+            self.storage.exit_member(sid, s.members[c.person], c.t_s)
+        if not s.inside:
             self._close(state, rec, sid, c.t_s)
 
-    def _open(self, state: _State, rec: Recording, person: int, token: str, t: float) -> None:
-        sid = f"{rec.meta.name}/s{len(state.sessions) + 1}"
-        account = self.accounts[token]
-        state.sessions[sid] = _Session(sid, account, token, person, t)
-        state.by_person[person] = sid
+    def _enter(self, state: _State, rec: Recording, person: int, scan: PendingScan, t: float) -> None:
+        """``person`` walked in on ``scan``: a new session, or a companion joining the account's group."""
+        v = scan.verdict
+        account = cast(str, v.account_id)
+        kind: Literal["customer", "staff"] = "staff" if v.kind == "staff" else "customer"
+        group = next((s for s in state.sessions.values() if s.live and s.account_id == account and s.kind == kind
+                      and kind == "customer"), None)
+        if group is None:
+            sid = f"{rec.meta.name}/s{len(state.sessions) + 1}"
+            group = Session(sid, account, scan.token, kind, t)
+            state.sessions[sid] = group
+            if self.storage is not None:
+                self.storage.open_session(sid, account, rec.meta.name, t, kind)
+        member_no = len(group.members)
+        group.members[person] = member_no
+        group.inside.add(person)
+        state.by_person[person] = group.session_id
         if self.storage is not None:
-            self.storage.open_session(sid, account, rec.meta.name, t)
+            self.storage.add_member(group.session_id, member_no, t)
+
+    def _delete(self, state: _State, s: Session) -> None:
+        s.deleted = True
+        for person in s.members:
+            if state.by_person.get(person) == s.session_id:
+                state.by_person.pop(person)
+        s.inside.clear()
+        if self.storage is not None:
+            self.storage.delete_session(s.session_id)
 
     def _close(self, state: _State, rec: Recording, sid: str, t: float) -> None:
+        """The last member left: the cart is final (the receipt is the engine's; finalization,
+        payment and e-mail follow in :mod:`walkout.operations.checkout`)."""
         s = state.sessions[sid]
         s.exit_t_s = t
-        receipt = make_receipt(rec.store, sid, s.account_id, s.cart, s.entry_t_s, t)
-        state.receipts.append(receipt)
+        s.inside.clear()
+        if s.kind == "customer":
+            state.receipts.append(make_receipt(rec.store, sid, s.account_id, s.cart, s.entry_t_s, t))
         if self.storage is not None:
-            self.storage.close_session(sid, t, receipt)
+            self.storage.exit_session(sid, t)
 
     # ------------------------------------------------------------------ shelf events
     def _on_shelf_event(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> None:
@@ -246,8 +314,9 @@ class Engine:
                 return
         session_p = self._session_probs(state, rec, people, ev)
         sid, s_conf = max(session_p.items(), key=lambda kv: kv[1])
-        cart = state.sessions[sid].cart if sid is not None else {}
-        hyps = identify_products(ev, rec.store, state.live, cart, p.product)
+        cart = self._cart_of(state, sid, ev)
+        staff = sid is not None and state.sessions[sid].kind == "staff"
+        hyps = identify_products(ev, rec.store, state.live, cart, RESTOCK_PRODUCT if staff else p.product)
         best = hyps[0]
         if not best.items:
             cont = self._continuation(state, rec, ev, sid)
@@ -266,18 +335,29 @@ class Engine:
             )
             state.attributions.append(att)
             if upc is not None and src is not None:
-                self._apply(state, ev, upc, q, src, part_sid, att.confidence)
+                self._apply(state, rec, ev, upc, q, src, part_sid, att.confidence)
             if att.confidence < p.review_threshold or part_sid is None or upc is None:
                 self._review(state, rec, ev, att, hyps, session_p)
         if self.storage is not None:
             self.storage.log_shelf_event(ev, rec.meta.name, state.attributions[-1])
+
+    @staticmethod
+    def _cart_of(state: _State, sid: str | None, ev: ShelfEvent) -> Mapping[str, int]:
+        """What the hand may be holding: the session's cart; an associate's tote holds stock of
+        every product whose facing is on the event's plates (restocking)."""
+        if sid is None:
+            return {}
+        s = state.sessions[sid]
+        if s.kind == "staff":
+            return {src.upc: RESTOCK_TOTE_UNITS for src in state.live.sources_near(ev.plates) if src.facing is not None}
+        return s.cart
 
     def _session_probs(self, state: _State, rec: Recording, people: People, ev: ShelfEvent) -> dict[str | None, float]:
         """Probability of each open session (None: nobody linked) having done ``ev``."""
         out: dict[str | None, float] = {}
         for pid, prob in attribute_shopper(ev, rec.store, people, self.params.shopper).items():
             sid = state.by_person.get(pid)
-            if sid is not None and state.sessions[sid].exit_t_s is not None:
+            if sid is not None and not state.sessions[sid].live:
                 sid = None
             out[sid] = out.get(sid, 0.0) + prob
         return out
@@ -336,17 +416,27 @@ class Engine:
             merged = merge_events(ev, nxt)
             if nxt.kind == ev.kind or abs(merged.delta_g) < self.params.shelf.min_event_g:
                 return nxt
-            cart = state.sessions[sid].cart if sid is not None else {}
+            cart = self._cart_of(state, sid, ev)
             explained = identify_products(merged, rec.store, state.live, cart, self.params.product)[0].items
             return nxt if explained else None
         return None
 
-    def _apply(self, state: _State, ev: ShelfEvent, upc: str, q: int, src: Source, sid: str | None,
+    def _apply(self, state: _State, rec: Recording, ev: ShelfEvent, upc: str, q: int, src: Source, sid: str | None,
                conf: float) -> None:
-        """Move ``q`` units of ``upc`` between the shelf (live planogram) and ``sid``'s cart."""
+        """Move ``q`` units of ``upc`` between the shelf (live planogram) and ``sid``'s cart.
+
+        A staff session (an associate restocking or facing) moves stock, never a cart.
+        """
         sign = -1 if ev.kind == "pick" else 1
         state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates)
-        if sid is None:
+        staff = sid is not None and state.sessions[sid].kind == "staff"
+        if self.storage is not None:
+            plate = src.plates[0] if sign < 0 else _landing_plate(state.live, upc, ev.plates)
+            reason = ("facing" if sign < 0 else "restock") if staff else ev.kind
+            self.storage.add_stock_movement(rec.meta.name, ev.event_id, str(plate), upc, sign * q, reason, sid,
+                                            ev.t_end_s, misplaced=src.misplaced if sign < 0 else plate not in
+                                            {p for i in state.live.facing_of(upc) for p in state.live.facings[i].plates})
+        if sid is None or staff:
             return
         s = state.sessions[sid]
         s.cart, unapplied = apply_line(s.cart, upc, -sign * q)
@@ -357,6 +447,8 @@ class Engine:
 
     def _review(self, state: _State, rec: Recording, ev: ShelfEvent, att: Attribution, hyps: list[Hypothesis],
                 session_p: dict[str | None, float]) -> None:
+        if att.session_id is not None and state.sessions[att.session_id].kind == "staff" and att.items:
+            return  # an associate's restock or facing: stock moved, nobody charged
         reason = ("no shopper linked" if att.session_id is None else
                   "unknown product" if not att.items else "low confidence")
         item = ReviewItem(
@@ -367,7 +459,9 @@ class Engine:
                 "plate_delta_g": [round(d, 1) for d in ev.plate_delta_g],
                 "products": [(h.describe(), round(h.probability, 4)) for h in hyps[:4]],
                 "shoppers": [(k, round(v, 4)) for k, v in sorted(session_p.items(), key=lambda kv: -kv[1])[:4]],
+                "weight_trace": _weight_trace(state.grid, rec, ev),
             },
+            session_id=att.session_id,
         )
         state.review.append(item)
         if self.storage is not None:
@@ -382,6 +476,35 @@ def _person_spans(people: People) -> tuple[dict[int, int], dict[int, float]]:
     last = len(ids) - 1 - last_rev
     return ({int(k): int(r) for k, r in zip(uniq, first, strict=True)},
             {int(k): float(people.obs.t_s[r]) for k, r in zip(uniq, last, strict=True)})
+
+
+def _weight_trace(grid: PlateGrid | None, rec: Recording, ev: ShelfEvent, margin_s: float = 2.0,
+                  rate_hz: float = 10.0) -> dict[str, object]:
+    """The weight trace around an event for a reviewer: the event's plates and their neighbours
+    on the shelf, from ``margin_s`` before the event to ``margin_s`` after, at ``rate_hz``
+    (grams, 1 decimal)."""
+    if grid is None or len(grid.t_s) == 0:
+        return {}
+    lo = int(np.searchsorted(grid.t_s, ev.t_start_s - margin_s))
+    hi = int(np.searchsorted(grid.t_s, ev.t_end_s + margin_s, side="right"))
+    step = max(1, round(rec.meta.plate_rate_hz / rate_hz))
+    idx = np.arange(lo, max(lo + 1, hi), step).clip(0, len(grid.t_s) - 1)
+    near = {pl.plate + d for pl in ev.plates for d in (-1, 0, 1)}
+    plates = [i for i, p in enumerate(rec.store.plates)
+              if (p.id.gondola, p.id.shelf) == (ev.gondola, ev.shelf) and p.id.plate in near]
+    return {
+        "t_s": [round(float(t), 2) for t in grid.t_s[idx]],
+        "mass_g": {str(rec.store.plates[i].id): [round(float(m), 1) for m in grid.mass_g[idx, i]] for i in plates},
+    }
+
+
+def _landing_plate(live: LivePlanogram, upc: str, plates: tuple[PlateId, ...]) -> PlateId:
+    """The plate a put-back's units are booked on (the plate_stock convention of
+    :meth:`LivePlanogram.stock_rows`): its facing's first plate if it went back into its facing."""
+    for i in live.facing_of(upc):
+        if set(plates) <= set(live.facings[i].plates):
+            return live.facings[i].plates[0]
+    return min(plates)
 
 
 def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from walkout.engine.sessions import GateParams
 from walkout.events.shelf import ShelfEventParams
 from walkout.fusion.product import ProductParams
 from walkout.fusion.shopper import ShopperParams
@@ -24,8 +25,7 @@ class EngineParams:
         vision_height_weight: with vision, the person linker's weight of a head-height difference
             (metres of cost per metre of height; the tracker stream's is ``linker.height_weight``).
         review_threshold: decisions with confidence below this go to the review list.
-        scan_link_window_s: a scan opens a session for the next person crossing the entry line
-            within this many seconds.
+        gates: gate rules (scan link window, scanner reach; :class:`~walkout.engine.sessions.GateParams`).
         adopt_max_height_m: a person who appears inside the store (tracking was lost) takes over a
             session whose person vanished, if their head heights differ by at most this.
         continuation_s: a change no product explains waits for a continuation (same shelf, same
@@ -44,9 +44,9 @@ class EngineParams:
     shelf: ShelfEventParams = field(default_factory=ShelfEventParams)
     product: ProductParams = field(default_factory=ProductParams)
     shopper: ShopperParams = field(default_factory=ShopperParams)
+    gates: GateParams = field(default_factory=GateParams)
     vision_height_weight: float = 4.0
-    review_threshold: float = 0.8
-    scan_link_window_s: float = 20.0
+    review_threshold: float = 0.6
     adopt_max_height_m: float = 0.12
     continuation_s: float = 8.0
     split_min_p: float = 0.3

@@ -41,24 +41,37 @@ class Attribution:
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """A decision whose confidence fell below the review threshold, with its evidence."""
+    """A decision whose confidence fell below the review threshold, with its evidence.
+
+    ``session_id`` is the session the engine charged or credited (None: nobody linked); its
+    finalization waits for the decision (:mod:`walkout.operations.checkout`).
+    """
 
     event_id: int
     t_s: float
     reason: str
     confidence: float
     evidence: dict[str, object] = field(default_factory=dict)
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """A shopping session: which account, which person, entry and exit times."""
+    """A shopping session: which account, which scan opened it, entry and exit times.
+
+    ``kind`` is ``customer`` or ``staff`` (an associate: no receipt); ``members`` the number of
+    persons who entered on it (a group with one payer when > 1); ``deleted`` when a second scan
+    from inside with an empty cart deleted it.
+    """
 
     session_id: str
     account_id: str
     token: str
     entry_t_s: float
     exit_t_s: float | None
+    kind: Literal["customer", "staff"] = "customer"
+    members: int = 1
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

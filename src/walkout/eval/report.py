@@ -28,7 +28,7 @@ REPORT_FORMAT = "walkout-eval-report"
 REPORT_FORMAT_VERSION = 1
 REPORT_JSON = "report.json"
 F1_PNG = "f1_per_recording.png"
-_RESERVED = frozenset({"format", "version", "store", "overall", "recordings", "errors", "review"})
+_RESERVED = frozenset({"format", "version", "store", "overall", "recordings", "errors", "review", "sessions_reviewed_share"})
 
 
 def jsonable(value: Any) -> Any:
@@ -92,6 +92,14 @@ def _recording_row(score: RecordingScore, result: RunResult, truth: GroundTruth)
         "skipped_labels": len(truth.skipped_labels),
         "rejections": dict(result.rejections),
     }
+
+
+def sessions_reviewed_share(results: Sequence[RunResult]) -> float:
+    """Share of customer sessions (not deleted) with at least one review task: the review
+    queue's load (0.0 when there is no such session)."""
+    sessions = {s.session_id for r in results for s in r.sessions if s.kind == "customer" and not s.deleted}
+    reviewed = {i.session_id for r in results for i in r.review} & sessions
+    return len(reviewed) / len(sessions) if sessions else 0.0
 
 
 def _review_row(recording: str, item: ReviewItem) -> dict[str, Any]:
@@ -165,6 +173,7 @@ def build_report(
         "recordings": [_recording_row(s, by_result[s.recording], by_truth[s.recording]) for s in run_score.recordings],
         "errors": [e.to_dict() for e in run_score.errors],
         "review": [_review_row(s.recording, i) for s in run_score.recordings for i in by_result[s.recording].review],
+        "sessions_reviewed_share": sessions_reviewed_share([by_result[s.recording] for s in run_score.recordings]),
     }
     report.update(extra or {})
     return jsonable(report)

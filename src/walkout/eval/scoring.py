@@ -165,14 +165,19 @@ class RunScore(_Ratios):
 
 
 def expected_items(truth: GroundTruth, shopper: str) -> dict[str, int]:
-    """UPC -> units ``shopper`` left with: picks minus put-backs of the same product.
+    """UPC -> units ``shopper``'s group left with: picks minus put-backs of the same product.
 
-    Events are taken in ``t_s`` order; a put-back cancels units of an earlier pick of the same
-    product by the same shopper and never takes a count below zero (a put-back of something the
-    shopper never picked, e.g. an associate restocking, cancels nothing).
+    The group is the shopper and every companion whose payer they are (one cart; hand-offs
+    inside the group change nothing). Events are taken in ``t_s`` order; a put-back cancels
+    units of an earlier pick of the same product by the group and never takes a count below
+    zero (a put-back of something the group never picked, e.g. an associate restocking, cancels
+    nothing). An associate's group expects nothing: staff are never charged.
     """
+    group = {s.key for s in truth.shoppers if s.key == shopper or s.payer == shopper}
+    if any(s.key == shopper and s.role == "associate" for s in truth.shoppers):
+        return {}
     held: dict[str, int] = {}
-    for e in sorted((e for e in truth.events if e.shopper == shopper), key=lambda e: e.t_s):
+    for e in sorted((e for e in truth.events if e.shopper in group), key=lambda e: e.t_s):
         if e.kind == "pick":
             held[e.upc] = held.get(e.upc, 0) + e.quantity
         else:
@@ -256,6 +261,7 @@ def score_recording(
             [r for r, k in zip(result.receipts, receipt_shoppers, strict=True) if k == s.key],
         )
         for s in truth.shoppers
+        if s.payer is None and s.role == "customer"
     )
     unlinked = [r for r, k in zip(result.receipts, receipt_shoppers, strict=True) if k is None]
     matching = match_events(result.shelf_events, truth.events, event_tolerance_s)

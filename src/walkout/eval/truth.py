@@ -25,14 +25,22 @@ class _Frozen(BaseModel):
 
 
 class TruthShopper(_Frozen):
-    """A simulated shopper: the label's ``target_id`` and the app token scanned at entry."""
+    """A simulated shopper: the label's ``target_id`` and the token that admitted them at entry.
+
+    A companion (``payer`` set) entered on the payer's app; whatever they take belongs on the
+    payer's receipt. ``rescan`` says the shopper scanned again from inside (``"empty"``: their
+    session was deleted; they left without shopping).
+    """
 
     key: str = Field(description="shopper key, e.g. the AiFi target_id")
-    token: str = Field(description="the account's app token scanned at the entry gate")
+    token: str = Field(description="the token (app QR or staff badge) that admitted them at the entry gate")
     role: Literal["customer", "associate"] = "customer"
     entry_t_s: float
     exit_t_s: float
     height_m: float
+    account_id: str = ""
+    payer: str | None = Field(default=None, description="key of the group's payer, for a companion")
+    rescan: Literal["empty", "with_items"] | None = None
 
 
 class TruthEvent(_Frozen):

@@ -34,7 +34,7 @@ class ProductParams:
 
     meas_sigma_g: float = 3.0
     max_units: int = 3
-    unit_prior: tuple[float, float, float] = (0.80, 0.15, 0.05)
+    unit_prior: tuple[float, ...] = (0.80, 0.15, 0.05)
     pair_prior: float = 0.05
     adjacent_factor: float = 0.05
     stray_sigma_g: float = 4.0

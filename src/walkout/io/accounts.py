@@ -11,9 +11,17 @@ from pydantic import BaseModel, ConfigDict
 
 from walkout.io.aifi import read_json
 
+#: The demo store's secret: signs the simulated app's entry tokens and staff badges. A real store
+#: sets its own (``WALKOUT_STORE_SECRET``); this one is public, like the demo accounts.
+DEMO_STORE_SECRET = b"walkout-demo-store-secret-v1"
+
 
 class DemoAccount(BaseModel):
-    """A demo account: id, display name, e-mail, the app token its QR carries, and role."""
+    """A demo account: id, display name, e-mail, its static app id (``token``), and role.
+
+    The entry QR code does not carry ``token``: it carries a signed entry token that rotates
+    every 30 s (:mod:`walkout.carts.entry`), keyed by :data:`DEMO_STORE_SECRET`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -55,6 +55,7 @@ class RecordingMeta(BaseModel):
     people_rate_hz: float = Field(gt=0, default=15.0)
     planogram: tuple[Facing, ...] = Field(description="the store's operating planogram at t_s = 0")
     source: str = ""
+    start_unix_s: float = Field(default=0.0, ge=0, description="wall-clock time (Unix seconds, UTC) at t_s = 0")
 
 
 @dataclass(frozen=True)

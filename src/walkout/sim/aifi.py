@@ -3,7 +3,7 @@
 Per recording:
 
 * One virtual shopper per distinct ``target_id`` (in order of first appearance; an empty id
-  becomes the key ``"unlabelled"``); shopper i scans the token of the i-th demo customer. A
+  becomes the key ``"unlabelled"``); shopper i scans the app of the i-th demo customer. A
   recording with no events gets one shopper ``"unlabelled"`` who browses and takes nothing.
 * Labels that cannot be replayed become :class:`~walkout.eval.truth.SkippedLabel` with a reason:
   no products, an unknown UPC (e.g. ``"UNKOWN"``), no plates or plates the store does not have,
@@ -167,7 +167,7 @@ def aifi_scenario(label: LabelRecording, store: Store) -> Scenario:
     return Scenario(
         name=label.name,
         planogram=recording_planogram(store, claims, picked),
-        shoppers=tuple(ScenarioShopper(key=k, token=customers[i].token) for i, k in enumerate(keys)),
+        shoppers=tuple(ScenarioShopper(key=k, account_id=customers[i].account_id) for i, k in enumerate(keys)),
         events=tuple(events),
         skipped_labels=tuple(skipped),
         source=f"AiFi labels {label.source} [{label.index}] {label.dataset}",

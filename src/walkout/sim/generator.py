@@ -133,6 +133,25 @@ def _plan(store: Store, enter: np.ndarray, end_s: float, params: ShopperParams, 
     return plan
 
 
+def _associates(store: Store, first_index: int, n: int, events: list[ScenarioEvent], t0_s: float, t1_s: float,
+                 rng: np.random.Generator) -> tuple[tuple[ScenarioShopper, ...], tuple[ScenarioEvent, ...]]:
+    """``n`` associates restocking: shoppers appended after the customers, their events inserted
+    at random places of the customers' event order."""
+    staff = [a for a in demo_accounts() if a.role == "associate"]
+    if not 0 <= n <= len(staff):
+        raise ValueError(f"associates: expected 0..{len(staff)}, got {n}")
+    out = list(events)
+    shoppers = []
+    for k in range(n):
+        shoppers.append(ScenarioShopper(key=f"associate-{k + 1}", account_id=staff[k].account_id, role="associate",
+                                        enter_after_s=float(rng.uniform(t0_s, max(t0_s, t1_s)))))
+        for f in rng.choice(len(store.planogram), size=3, replace=False):
+            facing = store.planogram[int(f)]
+            ev = ScenarioEvent(first_index + k, "putback", (facing.upc,) * int(rng.integers(2, 5)), facing.plates[:1])
+            out.insert(int(rng.integers(len(out) + 1)), ev)
+    return tuple(shoppers), tuple(out)
+
+
 def random_scenario(
     store: Store,
     n_shoppers: int,
@@ -140,8 +159,14 @@ def random_scenario(
     seed: int,
     params: ShopperParams = ShopperParams(),
     name: str | None = None,
+    associates: int = 0,
 ) -> Scenario:
     """A random scenario in ``store`` with the store's own planogram.
+
+    With ``associates`` > 0, that many store associates (demo associate accounts, badge scans)
+    enter too and restock while the customers shop: each puts 2–4 new units on 3 random facings
+    (a back-room tote), at random places in the event order. The customers' plan does not change
+    with ``associates`` (the associates draw from their own generator).
 
     Args:
         store: the store (planogram, plates).
@@ -152,6 +177,7 @@ def random_scenario(
         seed: seed of the scenario's own generator.
         params: behaviour probabilities and the per-event planning estimate.
         name: scenario name (default ``random-<seed>``).
+        associates: number of associates restocking (at most the demo associates).
 
     Returns:
         The scenario; ``min_duration_s = duration_s``.
@@ -173,14 +199,15 @@ def random_scenario(
     enter = np.sort(np.r_[first, rng.uniform(first, late, size=max(n_shoppers - 1, 0))])[:n_shoppers]
     plan = _plan(store, enter, duration_s - EXIT_ESTIMATE_S, params, rng)
     shoppers = tuple(
-        ScenarioShopper(key=f"shopper-{s + 1}", token=customers[s].token, enter_after_s=float(enter[s]))
+        ScenarioShopper(key=f"shopper-{s + 1}", account_id=customers[s].account_id, enter_after_s=float(enter[s]))
         for s in range(n_shoppers)
     )
+    staff, events = _associates(store, n_shoppers, associates, plan.events, first, late, np.random.default_rng([seed, 1]))
     return Scenario(
         name=name or f"random-{seed}",
         planogram=store.planogram,
-        shoppers=shoppers,
-        events=tuple(plan.events),
+        shoppers=shoppers + staff,
+        events=events,
         min_duration_s=float(duration_s),
         source=f"random_scenario(n_shoppers={n_shoppers}, duration_s={duration_s:g}, seed={seed})",
     )

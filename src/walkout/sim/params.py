@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from walkout.sim.phone import PhoneCameraParams
+
 Range = tuple[float, float]
 
 
@@ -292,11 +294,33 @@ class DepthParams:
 
 
 @dataclass(frozen=True)
+class GateSimParams:
+    """The entry gate: the app's QR code and the reader's camera.
+
+    Attributes:
+        shown_for_s: how long the app has been showing the current token when it is scanned
+            (tokens rotate every 30 s, so this stays under the 30 s lifetime).
+        expired_age_s: the age of an expired token (an old screenshot).
+        camera: the reader's camera looking at the phone screen (:class:`walkout.sim.phone.PhoneCameraParams`).
+    """
+
+    shown_for_s: tuple[float, float] = (0.0, 25.0)
+    expired_age_s: tuple[float, float] = (45.0, 600.0)
+    camera: PhoneCameraParams = field(default_factory=PhoneCameraParams)
+
+
+@dataclass(frozen=True)
 class SimParams:
-    """All simulator parameters, grouped."""
+    """All simulator parameters, grouped.
+
+    ``start_unix_s`` is the wall-clock time at the recording's t = 0 (2026-01-01T00:00:00Z by
+    default); entry tokens carry wall-clock issue times.
+    """
 
     stock: StockParams = field(default_factory=StockParams)
     load_cell: LoadCellParams = field(default_factory=LoadCellParams)
     people: PeopleParams = field(default_factory=PeopleParams)
     shopper: ShopperParams = field(default_factory=ShopperParams)
     depth: DepthParams = field(default_factory=DepthParams)
+    gate: GateSimParams = field(default_factory=GateSimParams)
+    start_unix_s: float = 1_767_225_600.0

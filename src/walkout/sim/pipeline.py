@@ -6,7 +6,7 @@ one stage's parameters does not reshuffle the others)::
     scenario.planogram --stock_units--> Units --resolve_events--> ResolvedEvents
         --schedule--> Timeline --plate_signals--> PlateSamples (60 Hz)
                                --render_people--> PersonObservations (15 Hz)
-                               --gate scans-----> GateScans
+                               --gate scans-----> GateScans (signed tokens -> QR -> camera -> zxing)
                                --truth----------> GroundTruth
                                --SimDepthSource-> depth + RGB frames (15 Hz, lazy)
 
@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from walkout.carts.entry import account_key, issue_entry_token, issue_staff_badge
 from walkout.core.errors import GroundTruthError
 from walkout.core.frames import GateScans
 from walkout.core.store import Store
 from walkout.eval.truth import GroundTruth, TruthShopper
+from walkout.io.accounts import DEMO_STORE_SECRET
 from walkout.io.recording import Recording, RecordingMeta
 from walkout.sim.aifi import aifi_scenarios
 from walkout.sim.body import draw_physiques
@@ -35,35 +37,70 @@ from walkout.sim.loadcell import plate_samples, plate_signals
 from walkout.sim.params import SimParams
 from walkout.sim.paths import gondola_footprints
 from walkout.sim.people import render_people
+from walkout.sim.phone import scan_token
 from walkout.sim.scenario import Scenario
 from walkout.sim.schedule import Timeline, schedule
 from walkout.sim.world import plate_loads_g, resolve_events, stock_units
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
-    names = ("stock", "resolve", "schedule", "loadcell", "people", "depth")  # append only: spawn keys stay
+    names = ("stock", "resolve", "schedule", "loadcell", "people", "depth", "gate")  # append only: spawn keys stay
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
 
-def _gate_scans(timeline: Timeline) -> GateScans:
-    order = sorted(range(len(timeline.shoppers)), key=lambda i: timeline.shoppers[i].scan_t_s)
-    return GateScans(
-        gate_id=np.array(["entry"] * len(order), dtype=object).reshape(len(order)),
-        t_s=np.array([timeline.shoppers[i].scan_t_s for i in order], dtype=np.float64).reshape(len(order)),
-        token=np.array([timeline.shoppers[i].token for i in order], dtype=object).reshape(len(order)),
+def _gate_scans(timeline: Timeline, start_unix_s: float, params: SimParams,
+                rng: np.random.Generator) -> tuple[GateScans, dict[int, str]]:
+    """What the entry gate's reader decoded, and the token that admitted each shopper.
+
+    The simulated app issues a signed token (:func:`walkout.carts.entry.issue_entry_token`,
+    with the demo store's secret) shown as a QR code; the reader photographs the phone screen and
+    decodes it (:func:`walkout.sim.phone.scan_token`, zxing-cpp). Faults: an expired token (an
+    old screenshot), the previous person's token shown again, a tampered one. A QR nobody could
+    read leaves no scan row.
+    """
+    rows: list[tuple[float, str]] = []
+    admitted: dict[int, str] = {}
+    last_fresh: dict[str, str] = {}
+    for sc in timeline.scans:
+        now = start_unix_s + sc.t_s
+        key = account_key(DEMO_STORE_SECRET, sc.account_id)
+        if sc.kind == "badge":
+            token = issue_staff_badge(DEMO_STORE_SECRET, sc.account_id)
+        elif sc.kind == "replayed" and sc.account_id in last_fresh:
+            token = last_fresh[sc.account_id]
+        else:
+            age_s = rng.uniform(*params.gate.expired_age_s) if sc.kind == "expired" else rng.uniform(*params.gate.shown_for_s)
+            token = issue_entry_token(key, sc.account_id, int(now - age_s), rng.bytes(12))
+            if sc.kind == "forged":  # the signature of someone else's token pasted on
+                token = token[:-22] + issue_entry_token(key, sc.account_id, int(now), rng.bytes(12))[-22:]
+            elif sc.kind == "fresh":
+                last_fresh[sc.account_id] = token
+        read, _attempts = scan_token(token, rng, params.gate.camera)
+        if read is not None:
+            rows.append((sc.t_s, read))
+        if sc.admits:
+            admitted[sc.shopper] = token
+    n = len(rows)
+    scans = GateScans(
+        gate_id=np.array(["entry"] * n, dtype=object).reshape(n),
+        t_s=np.array([t for t, _ in rows], dtype=np.float64).reshape(n),
+        token=np.array([tok for _, tok in rows], dtype=object).reshape(n),
     )
+    return scans, admitted
 
 
-def _truth(scenario: Scenario, timeline: Timeline, seed: int) -> GroundTruth:
+def _truth(scenario: Scenario, timeline: Timeline, seed: int, admitted: dict[int, str]) -> GroundTruth:
     return GroundTruth(
         recording=scenario.name,
         seed=seed,
         shoppers=tuple(
             TruthShopper(
-                key=s.key, token=s.token, role=s.role, entry_t_s=s.entry_t_s, exit_t_s=s.exit_t_s, height_m=s.height_m
+                key=s.key, token=admitted.get(i, ""), role=s.role, entry_t_s=s.entry_t_s, exit_t_s=s.exit_t_s,
+                height_m=s.height_m, account_id=s.account_id, payer=s.payer_key,
+                rescan=scenario.shoppers[i].rescan,
             )
-            for s in timeline.shoppers
+            for i, s in enumerate(timeline.shoppers)
         ),
         events=timeline.events,
         skipped_labels=scenario.skipped_labels,
@@ -83,6 +120,7 @@ def simulate_timeline(
     people = render_people(timeline, gondola_footprints(store), params.people, rng["people"])
     physiques = draw_physiques(timeline, params.depth, rng["depth"], people.gait_phase_rad)
     depth = SimDepthSource(store, timeline, physiques, params, rng["depth"])
+    scans, admitted = _gate_scans(timeline, params.start_unix_s, params, rng["gate"])
     meta = RecordingMeta(
         name=scenario.name,
         duration_s=timeline.duration_s,
@@ -90,11 +128,12 @@ def simulate_timeline(
         people_rate_hz=params.people.rate_hz,
         planogram=scenario.planogram,
         source=f"walkout.sim seed={seed}; {scenario.source}".strip("; "),
+        start_unix_s=params.start_unix_s,
     )
     rec = Recording(
-        store, meta, plate_samples(store, t_s, mass_g), _gate_scans(timeline), people.observations, depth=depth
+        store, meta, plate_samples(store, t_s, mass_g), scans, people.observations, depth=depth
     )
-    return rec, _truth(scenario, timeline, seed), timeline
+    return rec, _truth(scenario, timeline, seed, admitted), timeline
 
 
 def simulate(

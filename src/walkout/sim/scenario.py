@@ -25,16 +25,28 @@ class ScenarioShopper:
 
     Attributes:
         key: the shopper key written to the ground truth (AiFi ``target_id``).
-        token: the app token the entry gate scans (a demo account's token).
-        role: ``"customer"`` or ``"associate"``.
+        account_id: the demo account whose app shows the entry QR code (an associate: whose
+            staff badge is scanned).
+        role: ``"customer"`` or ``"associate"`` (scans a staff badge; restocks and faces).
         enter_after_s: the shopper appears outside the entry gate no earlier than this
             (seconds since the recording's start); 0 lets the simulator stagger shoppers.
+        payer: index of the group's payer when this shopper is a companion: the payer's app is
+            scanned for them (one payer, one receipt), and they walk in right behind the payer.
+        scan_fault: the first QR shown at the gate is ``"expired"`` (an old screenshot),
+            ``"replayed"`` (the token the payer's app showed for the previous person) or
+            ``"forged"`` (tampered); the gate refuses it and the shopper shows a fresh one.
+        rescan: ``"empty"``: right after entering, the shopper walks back to the scanner, scans
+            again from inside (the session is deleted) and leaves without shopping (no events);
+            ``"with_items"``: after the shopper's events, a second scan from inside (refused).
     """
 
     key: str
-    token: str
+    account_id: str
     role: Literal["customer", "associate"] = "customer"
     enter_after_s: float = 0.0
+    payer: int | None = None
+    scan_fault: Literal["expired", "replayed", "forged"] | None = None
+    rescan: Literal["empty", "with_items"] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,20 @@ class Scenario:
         keys = [s.key for s in self.shoppers]
         if len(set(keys)) != len(keys):
             raise ValueError(f"Scenario {self.name!r}: shopper keys are not unique: {keys}")
+        shopping = {e.shopper for e in self.events}
+        for i, sh in enumerate(self.shoppers):
+            where = f"Scenario {self.name!r}: shoppers[{i}]"
+            if sh.payer is not None:
+                if not 0 <= sh.payer < i or self.shoppers[sh.payer].payer is not None:
+                    raise ValueError(f"{where}.payer {sh.payer}: expected an earlier shopper who is no companion")
+                if sh.role != "customer" or self.shoppers[sh.payer].role != "customer":
+                    raise ValueError(f"{where}.payer: groups are customers only")
+            if sh.scan_fault == "replayed" and sh.payer is None:
+                raise ValueError(f"{where}.scan_fault 'replayed': only a companion can be shown an already used QR")
+            if sh.rescan == "empty" and i in shopping:
+                raise ValueError(f"{where}.rescan 'empty': the shopper leaves without shopping, but has events")
+            if sh.role == "associate" and (sh.scan_fault or sh.rescan):
+                raise ValueError(f"{where}: an associate scans a badge (no scan_fault, no rescan)")
 
     def check_against(self, store: Store) -> None:
         """Check that every plate and product the scenario names exists in ``store``.

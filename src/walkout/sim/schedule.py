@@ -60,16 +60,20 @@ class ShopperTrack:
     """One shopper's presence and body path.
 
     Attributes:
-        key, token, role, height_m: as in the ground truth.
+        key, role, height_m: as in the ground truth.
+        account_id: the account whose app (or badge) admitted the shopper (a companion: the payer's).
+        payer_key: the group payer's key for a companion, else None.
         appear_t_s / disappear_t_s: first and last moment the tracker can see the shopper.
-        scan_t_s: when the entry gate scanned the token; entry_t_s / exit_t_s: gate crossings.
+        scan_t_s: when the entry gate read the token that admitted the shopper; entry_t_s /
+            exit_t_s: gate crossings.
         seg_t0_s, seg_t1_s: (m,) float64 segment start/end times (contiguous).
         seg_p0_m, seg_p1_m: (m, 2) float64 segment start/end body positions, world xy.
         seg_face_xy: (m, 2) float64 unit facing direction during each segment.
     """
 
     key: str
-    token: str
+    account_id: str
+    payer_key: str | None
     role: Literal["customer", "associate"]
     height_m: float
     appear_t_s: float
@@ -82,6 +86,26 @@ class ShopperTrack:
     seg_p0_m: NDArray[np.float64]
     seg_p1_m: NDArray[np.float64]
     seg_face_xy: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PlannedScan:
+    """A scan at the entry gate's reader, before the token exists (the pipeline issues it).
+
+    Attributes:
+        t_s: when the reader sees the QR code (or badge).
+        shopper: index of the shopper standing at the scanner (the person it is for).
+        account_id: whose app or badge is shown.
+        kind: ``"fresh"`` (a current app token), ``"badge"`` (a staff badge), or a fault the gate
+            must refuse: ``"expired"``, ``"replayed"``, ``"forged"``.
+        admits: True for the scan that lets the shopper in (the truth's token).
+    """
+
+    t_s: float
+    shopper: int
+    account_id: str
+    kind: Literal["fresh", "badge", "expired", "replayed", "forged"]
+    admits: bool
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,7 @@ class Timeline:
         touch_g: (h,) float64 extra weight.
         events: ground-truth events in time order of completion.
         duration_s: recording duration.
+        scans: every scan at the entry gate, in time order.
     """
 
     shoppers: tuple[ShopperTrack, ...]
@@ -119,6 +144,7 @@ class Timeline:
     touch_g: NDArray[np.float64]
     events: tuple[TruthEvent, ...]
     duration_s: float
+    scans: tuple[PlannedScan, ...] = ()
 
 
 class _Track:
@@ -181,6 +207,7 @@ class _Scheduler:
         self.tracks: list[_Track] = []
         self.gate_times: list[dict[str, float]] = []
         self.spots: list[tuple[int, NDArray[np.float64], float, float]] = []  # (shopper, xy, t0, t1)
+        self.scans: list[PlannedScan] = []
 
     def u(self, r: tuple[float, float]) -> float:
         return float(self.rng.uniform(r[0], r[1]))
@@ -194,12 +221,21 @@ class _Scheduler:
         gate_free = -np.inf  # one scanner, one lane: the next token is read once the last shopper is through
         for sh in self.scenario.shoppers:
             appear = sh.enter_after_s if sh.enter_after_s > 0 else t_prev
+            if sh.payer is not None:  # a companion waits right behind the payer
+                appear = gate_free - 1.0
             appear = max(appear, gate_free + 0.8)  # the next in the queue steps up once the last is clear
             t_prev = appear + self.u(self.p.stagger_s)
             p = a + self.u((0.15, 0.85)) * (b - a)
             tr = _Track(p - 0.3 * n, appear, self.u(self.p.speed_mps), n, self.p.speed_mps)
             tr.go(np.array([p - 0.15 * n]), self.rng)
             scan = max(tr.t + self.u(self.p.scan_fumble_s), gate_free + self.u(self.p.scan_fumble_s))
+            i = len(self.tracks)
+            account = self.scenario.shoppers[sh.payer].account_id if sh.payer is not None else sh.account_id
+            if sh.scan_fault is not None:  # the gate refuses the first QR; a fresh one follows
+                self.scans.append(PlannedScan(scan, i, account, sh.scan_fault, False))
+                scan += self.u((2.0, 4.0))
+            kind: Literal["fresh", "badge"] = "badge" if sh.role == "associate" else "fresh"
+            self.scans.append(PlannedScan(scan, i, account, kind, True))
             cross = scan + self.u(self.p.scan_before_cross_s)
             tr.stay(cross - 0.15 / tr.speed)
             tr.go(np.array([p]), None)
@@ -221,6 +257,24 @@ class _Scheduler:
         tr.go(np.array([p - 0.3 * n]), self.rng)
         tr.stay(exit_t + self.u(self.p.exit_linger_s))
         self.gate_times[i].update(exit=exit_t, disappear=tr.t)
+
+    def rescan(self, i: int) -> None:
+        """Walk back to the entry scanner, scan the app again from inside, step away."""
+        gate = _gate(self.store, "entry")
+        a, b, n = (np.array(x, float) for x in (gate.a_xy_m, gate.b_xy_m, gate.inward_xy))
+        n = n / np.linalg.norm(n)
+        tr = self.tracks[i]
+        p = a + self.u((0.3, 0.7)) * (b - a) + 0.45 * n
+        tr.go(self.planner.path(tr.pos, p)[1:], self.rng)
+        scan = tr.t + self.u(self.p.scan_fumble_s)
+        busy = sorted((g["appear"] - 1.0, g["entry"] + 1.5) for j, g in enumerate(self.gate_times) if j != i)
+        for t0, t1 in busy:  # wait until nobody queues at the scanner outside
+            if t0 <= scan <= t1:
+                scan = t1
+        tr.stay(scan - 0.01, face=-n)
+        self.scans.append(PlannedScan(scan, i, self.scenario.shoppers[i].account_id, "fresh", False))
+        tr.stay(scan + self.u((1.0, 2.0)), face=-n)
+        tr.go(np.array([p + 0.8 * n]), self.rng)
 
     def browse(self, i: int) -> None:
         lo, hi = self.p.browse_stops
@@ -344,7 +398,8 @@ class _Scheduler:
             shoppers.append(
                 ShopperTrack(
                     key=sh.key,
-                    token=sh.token,
+                    account_id=self.scenario.shoppers[sh.payer].account_id if sh.payer is not None else sh.account_id,
+                    payer_key=self.scenario.shoppers[sh.payer].key if sh.payer is not None else None,
                     role=sh.role,
                     height_m=self.heights[i],
                     appear_t_s=g["appear"],
@@ -377,6 +432,7 @@ class _Scheduler:
             touch_g=np.array([x[3] for x in h], dtype=np.float64),
             events=tuple(sorted(self.events, key=lambda e: (e.t_s, e.shopper, e.upc))),
             duration_s=float(max(end, min_duration_s)),
+            scans=tuple(sorted(self.scans, key=lambda x: x.t_s)),
         )
 
 
@@ -400,11 +456,16 @@ def schedule(
     """
     s = _Scheduler(store, scenario, params, rng)
     s.enter_all()
+    for i, sh in enumerate(scenario.shoppers):
+        if sh.rescan == "empty":
+            s.rescan(i)
     for ev in resolved:
         s.event(ev)
     has_events = {ev.shopper for ev in resolved}
-    for i in range(len(scenario.shoppers)):
-        if i not in has_events:
+    for i, sh in enumerate(scenario.shoppers):
+        if i not in has_events and sh.rescan != "empty":
             s.browse(i)
+        if sh.rescan == "with_items":
+            s.rescan(i)
         s.exit_one(i)
     return s.timeline(scenario.min_duration_s)

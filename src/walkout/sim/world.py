@@ -151,6 +151,8 @@ class _Replay:
         self, store: Store, scenario: Scenario, units: Units, params: StockParams, rng: np.random.Generator
     ) -> None:
         self.units, self.params, self.rng = units, params, rng
+        self.store, self.scenario = store, scenario
+        self.upc, self.mass_g, self.facing = units.upc.copy(), units.mass_g.copy(), units.facing.copy()
         self.plates = units.plates.copy()
         self.frac = units.frac.copy()
         self.holder = np.full(len(units.mass_g), -1)
@@ -166,14 +168,14 @@ class _Replay:
         return frozenset(int(p) for p in self.plates[u] if p >= 0)
 
     def _choose(self, upc: str, label: frozenset[int]) -> int:
-        cand = np.flatnonzero((self.units.upc == upc) & (self.holder < 0))
+        cand = np.flatnonzero((self.upc == upc) & (self.holder < 0))
         if cand.size == 0:
             raise ValueError(f"no unit of {upc} left on the shelves")
         keys = []
         for u in cand:
             on = self.on(int(u))
             overlap = len(on & label)
-            in_facing = on <= self.facing_plates[int(self.units.facing[u])]
+            in_facing = on <= self.facing_plates[int(self.facing[u])]
             tier = 0 if overlap and not in_facing else 1 if overlap else 2 if in_facing else 3
             keys.append((tier, -overlap, -int(self.seq[u])))
         best = min(keys)
@@ -205,9 +207,51 @@ class _Replay:
         fr[: len(target)] = split_fracs(len(target), self.params.split_min_frac, self.rng)
         self.plates[u], self.frac[u] = row, fr
 
+    def restock_units(self, shopper: int, upc: str, n: int) -> None:
+        """An associate brings ``n`` new units of ``upc`` from the back room (drawn like the shelf stock)."""
+        facings = [i for i, f in enumerate(self.scenario.planogram) if f.upc == upc]
+        if not facings:
+            raise ValueError(f"associate {shopper} restocks {upc}, which has no facing in the planogram")
+        p = self.params
+        nominal = self.store.product_by_upc[upc].mass_g
+        for _ in range(n):
+            dev = np.clip(self.rng.normal(0.0, p.mass_rel_sigma), -p.mass_clip_sigma * p.mass_rel_sigma,
+                          p.mass_clip_sigma * p.mass_rel_sigma)
+            self.upc = np.append(self.upc, np.array([upc], dtype=object))
+            self.mass_g = np.append(self.mass_g, nominal * (1.0 + dev))
+            self.facing = np.append(self.facing, np.int32(facings[0]))
+            self.plates = np.vstack([self.plates, np.full((1, MAX_SPAN), -1, dtype=np.int32)])
+            self.frac = np.vstack([self.frac, np.zeros((1, MAX_SPAN))])
+            self.holder = np.append(self.holder, shopper)
+            self.seq = np.append(self.seq, 0)
+            self.held.setdefault(shopper, []).append(len(self.upc) - 1)
+
+    def _group(self, shopper: int) -> list[int]:
+        """The shopper first, then the rest of their group (payer and companions share a cart)."""
+        sh = self.scenario.shoppers
+        payer = sh[shopper].payer if sh[shopper].payer is not None else shopper
+        return [shopper] + [i for i in range(len(sh)) if i != shopper and (i == payer or sh[i].payer == payer)]
+
+    def _handoff(self, shopper: int, upc: str, n: int) -> None:
+        """Units of ``upc`` a group member holds pass to ``shopper`` (a hand-off inside the group)."""
+        mine = self.held.setdefault(shopper, [])
+        for other in self._group(shopper)[1:]:
+            for u in [u for u in self.held.get(other, []) if self.upc[u] == upc]:
+                if sum(self.upc[v] == upc for v in mine) >= n:
+                    return
+                self.held[other].remove(u)
+                self.holder[u] = shopper
+                mine.append(u)
+
     def putback(self, shopper: int, upc: str, n: int, label: frozenset[int]) -> HandAction:
+        if sum(self.upc[u] == upc for u in self.held.get(shopper, [])) < n:
+            self._handoff(shopper, upc, n)
         stack = self.held.get(shopper, [])
-        mine = [u for u in stack if self.units.upc[u] == upc]
+        mine = [u for u in stack if self.upc[u] == upc]
+        if len(mine) < n and self.scenario.shoppers[shopper].role == "associate":
+            self.restock_units(shopper, upc, n - len(mine))
+            stack = self.held[shopper]
+            mine = [u for u in stack if self.upc[u] == upc]
         if len(mine) < n:
             raise ValueError(f"shopper {shopper} puts back {n} x {upc} but holds {len(mine)}")
         placed = []
@@ -218,7 +262,7 @@ class _Replay:
             self.seq[u] = self.clock
             self._place(u, label)
             placed.append(u)
-        misplaced = any(not self.on(u) <= self.facing_plates[int(self.units.facing[u])] for u in placed)
+        misplaced = any(not self.on(u) <= self.facing_plates[int(self.facing[u])] for u in placed)
         return self._action(upc, placed, sign=1.0, misplaced=misplaced)
 
     def _action(self, upc: str, units: list[int], sign: float, misplaced: bool) -> HandAction:
@@ -226,7 +270,7 @@ class _Replay:
         for u in units:
             for p, f in zip(self.plates[u], self.frac[u], strict=True):
                 if p >= 0:
-                    delta[int(p)] = delta.get(int(p), 0.0) + sign * f * float(self.units.mass_g[u])
+                    delta[int(p)] = delta.get(int(p), 0.0) + sign * f * float(self.mass_g[u])
         keys = sorted(delta)
         return HandAction(upc, tuple(units), tuple(keys), tuple(delta[k] for k in keys), misplaced)
 
@@ -240,7 +284,9 @@ def resolve_events(
     off its facing but on L (a misplaced unit), a unit overlapping L (most overlap, most
     recently put back), a unit on its facing, any unit of u on a shelf. A put-back returns the
     shopper's most recently picked unit of u to where it came from if L equals the position its
-    pick named, else lays it across L (at most three plates) with a random split.
+    pick named, else lays it across L (at most three plates) with a random split. A shopper
+    putting back a unit a member of their group holds got it handed over first. An associate
+    putting back more than they hold is restocking: the missing units come from the back room.
 
     Args:
         store: the store (plate indices are rows of ``store.plates``).
