@@ -21,6 +21,7 @@ from walkout.carts.receipt import tax_cents
 from walkout.core.errors import OperationError
 from walkout.core.store import PlateId, Store
 from walkout.engine.db import Database
+from walkout.engine.db.ledgers import book_cart_line
 from walkout.engine.db.models import CartLineRow, ReceiptLineRow, ReceiptRow, ReviewItemRow, SessionRow, ShelfEventRow
 from walkout.engine.db.models_ops import StockMovementRow
 from walkout.operations import money, outbox
@@ -211,23 +212,7 @@ def book(s: Session, session_id: str, review_id: int, upc: str, delta: int, t_s:
     session = s.scalars(select(SessionRow).where(SessionRow.session_id == session_id).with_for_update()).one()
     if session.status not in ("open", "exited"):
         raise OperationError(f"decide: session {session_id!r} was finalized meanwhile; decide again")
-    held = s.scalar(
-        select(func.coalesce(func.sum(CartLineRow.applied_delta), 0)).where(
-            CartLineRow.session_id == session_id, CartLineRow.upc == upc
-        )
-    )
-    applied = max(delta, -int(held or 0))
-    s.add(
-        CartLineRow(
-            session_id=session_id,
-            event_id=-review_id,
-            upc=upc,
-            quantity_delta=delta,
-            applied_delta=applied,
-            t_s=t_s,
-            confidence=1.0,
-        )
-    )
+    applied = book_cart_line(s, session_id, -review_id, upc, delta, t_s, 1.0)
     return CartCorrection(session_id, upc, delta, applied)
 
 

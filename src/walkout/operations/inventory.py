@@ -41,7 +41,9 @@ from sqlalchemy.orm import Session
 from walkout.core.errors import OperationError
 from walkout.core.store import Facing, PlateId, Store
 from walkout.engine.db import Database
-from walkout.engine.db.models import AccountRow, PlateStockRow, ReceiptLineRow, SessionRow, utc_now
+from walkout.engine.db._convert import Refused
+from walkout.engine.db.ledgers import book_stock_movement
+from walkout.engine.db.models import AccountRow, PlateStockRow, ReceiptLineRow, SessionRow
 from walkout.engine.db.models_ops import ProductSettingRow, StockAlertRow, StockMovementRow
 from walkout.operations._common import aware_utc, refunded_dispute_units, review_adjusted_units
 
@@ -334,44 +336,12 @@ def _move(
     misplaced: bool = False,
 ) -> Movement:
     """:func:`record_movement` inside an open transaction ``s`` (inputs already checked; for the operations modules)."""
-    key = (
-        StockMovementRow.recording == recording,
-        StockMovementRow.event_id == event_id,
-        StockMovementRow.plate_id == plate_id,
-        StockMovementRow.upc == upc,
-    )
-    prior = s.scalars(select(StockMovementRow).where(*key)).one_or_none()
-    stock = s.scalars(
-        select(PlateStockRow).where(PlateStockRow.plate_id == plate_id, PlateStockRow.upc == upc).with_for_update()
-    ).one_or_none()
-    have = stock.count if stock is not None else 0
-    if prior is not None:
-        if (prior.delta, prior.reason, prior.session_id) != (delta, reason, session_id):
-            raise OperationError(
-                f"record_movement: event_id {event_id}: movement {recording}/{event_id} of {upc} on {plate_id} is already recorded as "
-                f"{prior.delta:+d} ({prior.reason}, session {prior.session_id})"
-            )
-        return _movement(prior, have, 0, replayed=True)
-    row = StockMovementRow(
-        recording=recording,
-        event_id=event_id,
-        plate_id=plate_id,
-        upc=upc,
-        delta=delta,
-        reason=reason,
-        misplaced=misplaced,
-        session_id=session_id,
-        t_s=t_s,
-    )
-    s.add(row)
-    wanted = have + delta
-    count = max(wanted, 0)
-    if stock is not None:
-        stock.count, stock.updated_at = count, utc_now()
-    elif count > 0:
-        s.add(PlateStockRow(plate_id=plate_id, upc=upc, count=count))
-    s.flush()
-    return _movement(row, count, min(wanted, 0))
+    try:
+        b = book_stock_movement(s, recording=recording, event_id=event_id, plate_id=plate_id, upc=upc, delta=delta,
+                                reason=reason, session_id=session_id, t_s=t_s, misplaced=misplaced)
+    except Refused as exc:
+        raise OperationError(f"record_movement: {exc}") from None
+    return _movement(b.row, b.count, b.unapplied, replayed=b.replayed)
 
 
 def _movement(row: StockMovementRow, count: int, unapplied: int, *, replayed: bool = False) -> Movement:

@@ -24,6 +24,7 @@ from walkout.core.store import PlateId
 from walkout.engine.db import _convert as cv
 from walkout.engine.db import migrate
 from walkout.engine.db.gates import GateWrites
+from walkout.engine.db.ledgers import book_cart_line
 from walkout.engine.db.models import (
     AccountRow,
     CartLineRow,
@@ -236,23 +237,7 @@ class Database(GateWrites):
                 if prior.quantity_delta != quantity_delta:
                     raise cv.Refused(f"event {event_id} already booked {prior.quantity_delta:+d} of {upc}")
                 return prior.quantity_delta - prior.applied_delta
-            held = s.scalar(
-                select(func.coalesce(func.sum(CartLineRow.applied_delta), 0)).where(
-                    CartLineRow.session_id == session_id, CartLineRow.upc == upc
-                )
-            )
-            applied = max(int(quantity_delta), -int(held or 0))
-            s.add(
-                CartLineRow(
-                    session_id=session_id,
-                    event_id=event_id,
-                    upc=upc,
-                    quantity_delta=quantity_delta,
-                    applied_delta=applied,
-                    t_s=t_s,
-                    confidence=confidence,
-                )
-            )
+            applied = book_cart_line(s, session_id, event_id, upc, quantity_delta, t_s, confidence)
             return int(quantity_delta) - applied
 
     def cart(self, session_id: str) -> dict[str, int]:

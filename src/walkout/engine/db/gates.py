@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from walkout.engine.db import _convert as cv
-from walkout.engine.db.models import CartLineRow, PlateStockRow, SessionRow, utc_now
-from walkout.engine.db.models_ops import EntryScanRow, SessionMemberRow, StockMovementRow, UsedEntryTokenRow
+from walkout.engine.db.ledgers import book_stock_movement
+from walkout.engine.db.models import CartLineRow, SessionRow, utc_now
+from walkout.engine.db.models_ops import EntryScanRow, SessionMemberRow, UsedEntryTokenRow
 
 STOCK_REASONS = ("pick", "putback", "restock", "facing", "correction")
 
@@ -120,23 +121,13 @@ class GateWrites:
         had been logged before (nothing changes).
 
         Raises:
-            StorageError: a bad plate id, a zero delta, an unknown reason or session.
+            StorageError: a bad plate id, a zero delta, an unknown reason or session, or the key
+                logged before with other values.
         """
         if reason not in STOCK_REASONS:
             raise cv.Refused(f"stock movement reason {reason!r} is not one of {STOCK_REASONS}")
         with self._tx("add_stock_movement") as s:
-            pid = cv.plate(plate_id)
-            key = (StockMovementRow.recording == recording, StockMovementRow.event_id == event_id,
-                   StockMovementRow.plate_id == pid, StockMovementRow.upc == upc)
-            if s.scalar(select(StockMovementRow.movement_id).where(*key)) is not None:
-                return False
-            s.add(StockMovementRow(recording=recording, event_id=event_id, plate_id=pid, upc=upc, delta=int(delta),
-                                   reason=reason, misplaced=misplaced, session_id=session_id, t_s=t_s))
-            row = s.scalars(select(PlateStockRow).where(PlateStockRow.plate_id == pid, PlateStockRow.upc == upc)
-                            .with_for_update()).one_or_none()
-            count = max((row.count if row is not None else 0) + int(delta), 0)
-            if row is not None:
-                row.count, row.updated_at = count, utc_now()
-            elif count > 0:
-                s.add(PlateStockRow(plate_id=pid, upc=upc, count=count))
-            return True
+            booked = book_stock_movement(s, recording=recording, event_id=event_id, plate_id=cv.plate(plate_id),
+                                         upc=upc, delta=int(delta), reason=reason, session_id=session_id, t_s=t_s,
+                                         misplaced=misplaced)
+            return not booked.replayed
