@@ -146,3 +146,77 @@ def test_misplaced_item_is_bought_by_the_next_shopper(store: Store, seed: int) -
     by_account = {r.account_id: r.quantities() for r in result.receipts}
     assert by_account == {"demo-012": {}, "demo-013": {x.upc: 1}}
     _perfect(store, truth, result)
+
+
+def _finalized_world(store: Store, tmp_path, seed: int, params=None):
+    """Two shoppers simulated, run by the engine into a database and finalized (receipts charged)."""
+    from walkout.engine.params import EngineParams
+    from walkout.operations.checkout import Checkout
+    from walkout.operations.ledger import LedgerProvider
+
+    f = store.planogram
+    shoppers = (ScenarioShopper("a", "demo-020"), ScenarioShopper("b", "demo-021"))
+    events = (_pick(store, 0, 5), _pick(store, 0, 22), _pick(store, 1, 33), _pick(store, 1, 44))
+    rec, truth = simulate(Scenario("ops", f, shoppers, events), store, seed)
+    db = open_database(f"sqlite:///{tmp_path / 'w.db'}")
+    provider = LedgerProvider(db)
+    result = Engine(entry_desk(db), storage=db, params=params or EngineParams()).run(rec)
+    checkout = Checkout(db, store, provider, None)
+    return db, provider, checkout, rec, truth, result
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_dispute_refunded_at_once_and_one_sent_to_review(store: Store, seed: int, tmp_path) -> None:
+    import math
+
+    from walkout.operations import money, outbox
+    from walkout.operations.disputes import DisputeParams, open_dispute
+    from walkout.operations.review import decide
+
+    db, provider, checkout, _rec, truth, result = _finalized_world(store, tmp_path, seed)
+    with db:
+        _perfect(store, truth, result)
+        assert {o.status for o in checkout.finalize_due(math.inf)} == {"finalized"}
+        small, large = result.receipts  # the cheaper line of each receipt is disputed
+        params = DisputeParams(auto_refund_max_cents=min(ln.unit_price_cents for ln in small.lines) * 2)
+        cheap = min(range(len(small.lines)), key=lambda i: small.lines[i].unit_price_cents)
+        quick = open_dispute(db, provider, store=store, account_id=small.account_id, session_id=small.session_id,
+                             line_no=cheap, quantity=1, reason="I put it back", params=params)
+        assert quick.status == "refunded" and quick.review_id is None
+        dear = max(range(len(large.lines)), key=lambda i: large.lines[i].unit_price_cents)
+        slow = open_dispute(db, provider, store=store, account_id=large.account_id, session_id=large.session_id,
+                            line_no=dear, quantity=1, reason="never took it", params=DisputeParams(0))
+        assert slow.status == "in_review" and slow.review_id is not None
+        assert [p.kind for p in money.payments(db, large.session_id)] == ["charge"]  # nothing refunded yet
+        decide(db, slow.review_id, reviewer_id="demo-061", action="approve", store=store, provider=provider)
+        for receipt, outcome in ((small, quick), (large, slow)):
+            refunds = [p for p in money.payments(db, receipt.session_id) if p.kind == "refund"]
+            assert [(p.amount_cents, p.status) for p in refunds] == [(outcome.amount_cents, "succeeded")]
+        kinds = sorted(m.kind for m in outbox.messages(db) if m.kind != "receipt")
+        assert kinds == ["refund", "refund"]  # both refunds e-mailed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_finalization_waits_for_review_and_the_reviewer_corrects_the_cart(store: Store, seed: int, tmp_path) -> None:
+    """Every decision below 0.999 goes to review: checkout waits; a correction changes the receipt."""
+    from walkout.engine.params import EngineParams
+    from walkout.operations.review import decide, tasks
+
+    db, provider, checkout, _rec, _truth, result = _finalized_world(store, tmp_path, seed, EngineParams(review_threshold=0.999))
+    with db:
+        first = result.receipts[0]
+        open_tasks = tasks(db, session_id=first.session_id)
+        assert open_tasks, "a threshold of 0.999 must queue review tasks"
+        waiting = checkout.finalize(first.session_id, now_s=first.exit_t_s + 1.0)
+        assert waiting.status == "waiting" and db.receipt(first.session_id) is None
+        wrong_upc = first.lines[0].upc
+        task = next(t for t in open_tasks if t.session_id == first.session_id)
+        decide(db, task.review_id, reviewer_id="demo-061", action="correct", store=store, items=(),
+               session_id=first.session_id)  # the reviewer: that event moved nothing
+        for t in tasks(db, session_id=first.session_id):
+            decide(db, t.review_id, reviewer_id="demo-061", action="approve", store=store)
+        done = checkout.finalize(first.session_id, now_s=first.exit_t_s + 1.0)
+        assert done.status in ("finalized", "nothing_to_charge")
+        stored = db.receipt(first.session_id)
+        assert stored is not None and sum(stored.quantities().values()) < sum(first.quantities().values())
+        assert wrong_upc in first.quantities()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import mailbox
 import smtplib
 from dataclasses import dataclass
-from pathlib import Path
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 from typing import Protocol
 
 from walkout.core.errors import MailError
