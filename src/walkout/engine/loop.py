@@ -21,7 +21,7 @@ from walkout.carts.cart import apply_line
 from walkout.carts.receipt import Receipt, make_receipt
 from walkout.core.store import PlateId
 from walkout.engine.params import EngineParams
-from walkout.engine.result import Attribution, ReviewItem, RunResult, SessionInfo
+from walkout.engine.result import Attribution, PersonPosition, ReviewItem, RunResult, SessionInfo
 from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan
 from walkout.events.shelf import build_shelf_events
 from walkout.events.types import ShelfEvent
@@ -106,8 +106,15 @@ class Engine:
         self.params = params
 
     # ------------------------------------------------------------------ public
-    def run(self, rec: Recording) -> RunResult:
-        """Process one recording end to end and return everything it produced."""
+    def run(self, rec: Recording, *, final: bool = True) -> RunResult:
+        """Process one recording end to end and return everything it produced.
+
+        Args:
+            rec: the recording (or, live, what has arrived of the store day so far).
+            final: the recording is complete: sessions still open are closed at its end and
+                pending scans expire. ``False`` (a live prefix) leaves them open; their carts
+                are in :attr:`RunResult.carts`.
+        """
         t0 = time.perf_counter()
         store, p = rec.store, self.params
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
@@ -136,10 +143,11 @@ class Engine:
                 self._on_cross(state, rec, cast(GateCrossing, item))
             else:
                 self._on_shelf_event(state, rec, people, cast(ShelfEvent, item))
-        for sid in [s for s, v in state.sessions.items() if v.live]:
-            state.rejections["sessions: closed at end of recording (no exit seen)"] += 1
-            self._close(state, rec, sid, rec.meta.duration_s)
-        self._expire_scans(state, rec, np.inf)
+        if final:
+            for sid in [s for s, v in state.sessions.items() if v.live]:
+                state.rejections["sessions: closed at end of recording (no exit seen)"] += 1
+                self._close(state, rec, sid, rec.meta.duration_s)
+        self._expire_scans(state, rec, np.inf if final else rec.meta.duration_s)
         if self.storage is not None:
             self.storage.set_stock(state.live.stock_rows())
         stats = {
@@ -163,6 +171,8 @@ class Engine:
             stats=stats,
             people_source="vision" if vision is not None else "tracker",
             vision=vision,
+            carts={sid: dict(s.cart) for sid, s in state.sessions.items() if s.live},
+            positions=_positions(people, state),
         )
 
     # ------------------------------------------------------------------ timeline
@@ -466,6 +476,26 @@ class Engine:
         state.review.append(item)
         if self.storage is not None:
             self.storage.add_review_item(item, rec.meta.name)
+
+
+def _positions(people: People, state: _State, recent_s: float = 1.0) -> tuple[PersonPosition, ...]:
+    """Where each person seen in the last ``recent_s`` seconds was last seen, and their session."""
+    if len(people.obs.t_s) == 0:
+        return ()
+    t_end = float(people.obs.t_s[-1])
+    out = []
+    for pid, t_last in state.last_seen_s.items():
+        if t_last < t_end - recent_s:
+            continue
+        row = int(np.flatnonzero(people.person == pid)[-1])
+        left, right = (None if not np.all(np.isfinite(h[row])) else tuple(float(v) for v in h[row])
+                       for h in (people.obs.left_hand_xyz_m, people.obs.right_hand_xyz_m))
+        x, y, z = (float(v) for v in people.obs.head_xyz_m[row])
+        sid = state.by_person.get(pid)
+        out.append(PersonPosition(pid, float(people.obs.t_s[row]), (x, y, z), (left, right),
+                                  sid if sid is not None and state.sessions[sid].live else None,
+                                  bool(people.tangled[row])))
+    return tuple(out)
 
 
 def _person_spans(people: People) -> tuple[dict[int, int], dict[int, float]]:

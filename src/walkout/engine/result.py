@@ -75,11 +75,26 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class PersonPosition:
+    """A linked person's last observation: head and hands (world frame, metres; a hand is None
+    when unseen), the session they belong to (None: none or ended) and the tangled flag."""
+
+    person: int
+    t_s: float
+    head_xyz_m: tuple[float, float, float]
+    hands_xyz_m: tuple[tuple[float, ...] | None, tuple[float, ...] | None]
+    session_id: str | None
+    tangled: bool
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything an engine run over one recording produced.
 
     ``vision`` holds the person tracks the ceiling units produced (None when the run used the
-    recording's tracker stream); ``people_source`` says which one was used.
+    recording's tracker stream); ``people_source`` says which one was used. ``carts`` are the
+    sessions still open at the end (UPC -> units; empty after a final run, whose sessions are all
+    closed); ``positions`` where each person seen in the last second was.
     """
 
     recording: str
@@ -92,3 +107,5 @@ class RunResult:
     stats: dict[str, float] = field(default_factory=dict)
     people_source: Literal["vision", "tracker"] = "tracker"
     vision: VisionPeople | None = None
+    carts: dict[str, dict[str, int]] = field(default_factory=dict)
+    positions: tuple[PersonPosition, ...] = ()
