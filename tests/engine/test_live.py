@@ -77,3 +77,13 @@ def test_ticking_before_a_day_starts_is_refused(store: Store) -> None:
     engine = LiveEngine(store, demo_entry_desk(), lambda m: None)
     with pytest.raises(RuntimeError, match="no store day started"):
         engine.tick()
+
+
+def test_stock_messages_follow_the_picks(store: Store) -> None:
+    f = store.planogram
+    scenario = Scenario("live-stock", f, (ScenarioShopper("a", "demo-031"),),
+                        (ScenarioEvent(0, "pick", (f[7].upc,) * 2, f[7].plates[:1]),))
+    rec, _ = simulate(scenario, store, 2)
+    messages, _ = _live(store, rec, step_s=0.5)
+    stock = [m for m in messages if m["type"] == "stock"]
+    assert [(m["upc"], m["count"]) for m in stock] == [(f[7].upc, f[7].count - 2)]

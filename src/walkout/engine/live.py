@@ -49,6 +49,7 @@ class _Day:
     sessions: dict[str, tuple[str, int]] = field(default_factory=dict)
     events: set[int] = field(default_factory=set)
     receipts: set[str] = field(default_factory=set)
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
     last: RunResult | None = None
 
 
@@ -64,13 +65,15 @@ class LiveEngine:
         params: engine parameters.
         storage: where :meth:`end_day` writes the day (None: nowhere).
         plate_rate_hz: the plates' sample rate.
+        low_stock_units: a ``stock`` message says ``low`` at or below this many units on a plate.
     """
 
     def __init__(self, store: Store, desk: EntryVerifier, publish: Publish, params: EngineParams = EngineParams(),
-                 storage: Storage | None = None, plate_rate_hz: float = 60.0) -> None:
+                 storage: Storage | None = None, plate_rate_hz: float = 60.0, low_stock_units: int = 2) -> None:
         self.store, self.desk, self.publish, self.params = store, desk, publish, params
         self.storage = storage
         self.plate_rate_hz = plate_rate_hz
+        self.low_stock_units = low_stock_units
         self.day: _Day | None = None
         self.tick_s: list[float] = []
 
@@ -174,6 +177,13 @@ class LiveEngine:
                 "subtotal_cents": r.subtotal_cents, "tax_cents": r.tax_cents, "total_cents": r.total_cents,
                 "currency": r.currency, "time_in_store_s": r.exit_t_s - r.entry_t_s,
             })
+        for plate_id, upc, count in result.stock:
+            if day.stock.get((plate_id, upc)) != count:
+                first = (plate_id, upc) not in day.stock
+                day.stock[(plate_id, upc)] = count
+                if not first:  # the day's opening stock is the planogram: only changes are news
+                    self.publish({"type": "stock", "plate_id": plate_id, "upc": upc, "count": count,
+                                  "name": names.get(upc, (upc, 0))[0], "low": count <= self.low_stock_units})
         if result.positions:
             self.publish({"type": "people", "recording": day.name, "t_s": day.t_last_s, "people": [
                 {"person": p.person, "xy_m": [p.head_xyz_m[0], p.head_xyz_m[1]], "head_z_m": p.head_xyz_m[2],

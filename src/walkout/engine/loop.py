@@ -173,6 +173,7 @@ class Engine:
             vision=vision,
             carts={sid: dict(s.cart) for sid, s in state.sessions.items() if s.live},
             positions=_positions(people, state),
+            stock=tuple(state.live.stock_rows()),
         )
 
     # ------------------------------------------------------------------ timeline

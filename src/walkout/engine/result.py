@@ -94,7 +94,8 @@ class RunResult:
     ``vision`` holds the person tracks the ceiling units produced (None when the run used the
     recording's tracker stream); ``people_source`` says which one was used. ``carts`` are the
     sessions still open at the end (UPC -> units; empty after a final run, whose sessions are all
-    closed); ``positions`` where each person seen in the last second was.
+    closed); ``positions`` where each person seen in the last second was; ``stock`` the live
+    planogram's (plate id, UPC, units) rows at the end.
     """
 
     recording: str
@@ -109,3 +110,4 @@ class RunResult:
     vision: VisionPeople | None = None
     carts: dict[str, dict[str, int]] = field(default_factory=dict)
     positions: tuple[PersonPosition, ...] = ()
+    stock: tuple[tuple[str, str, int], ...] = ()

@@ -49,7 +49,7 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
     return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
 
-def _gate_scans(timeline: Timeline, start_unix_s: float, params: SimParams,
+def _gate_scans(timeline: Timeline, scenario: Scenario, start_unix_s: float, params: SimParams,
                 rng: np.random.Generator) -> tuple[GateScans, dict[int, str]]:
     """What the entry gate's reader decoded, and the token that admitted each shopper.
 
@@ -65,7 +65,10 @@ def _gate_scans(timeline: Timeline, start_unix_s: float, params: SimParams,
     for sc in timeline.scans:
         now = start_unix_s + sc.t_s
         key = account_key(DEMO_STORE_SECRET, sc.account_id)
-        if sc.kind == "badge":
+        given = scenario.shoppers[sc.shopper].token
+        if sc.admits and given is not None:
+            token = given
+        elif sc.kind == "badge":
             token = issue_staff_badge(DEMO_STORE_SECRET, sc.account_id)
         elif sc.kind == "replayed" and sc.account_id in last_fresh:
             token = last_fresh[sc.account_id]
@@ -120,7 +123,7 @@ def simulate_timeline(
     people = render_people(timeline, gondola_footprints(store), params.people, rng["people"])
     physiques = draw_physiques(timeline, params.depth, rng["depth"], people.gait_phase_rad)
     depth = SimDepthSource(store, timeline, physiques, params, rng["depth"])
-    scans, admitted = _gate_scans(timeline, params.start_unix_s, params, rng["gate"])
+    scans, admitted = _gate_scans(timeline, scenario, params.start_unix_s, params, rng["gate"])
     meta = RecordingMeta(
         name=scenario.name,
         duration_s=timeline.duration_s,

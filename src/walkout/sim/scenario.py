@@ -38,6 +38,8 @@ class ScenarioShopper:
         rescan: ``"empty"``: right after entering, the shopper walks back to the scanner, scans
             again from inside (the session is deleted) and leaves without shopping (no events);
             ``"with_items"``: after the shopper's events, a second scan from inside (refused).
+        token: the entry token the shopper's phone shows for the scan that admits them (e.g. one
+            a live service issued to a real customer); None: the simulated app issues one.
     """
 
     key: str
@@ -47,6 +49,7 @@ class ScenarioShopper:
     payer: int | None = None
     scan_fault: Literal["expired", "replayed", "forged"] | None = None
     rescan: Literal["empty", "with_items"] | None = None
+    token: str | None = None
 
 
 @dataclass(frozen=True)
