@@ -2,7 +2,7 @@
 
 Commands: ``demo`` (the main job), ``replay``, ``simulate``, ``run``, ``evaluate``,
 ``calibration-overlay`` (real frames) and ``render`` (the vision debug view); store operations:
-``purge`` (retention), ``erase-account`` (GDPR Art. 17) and ``inventory``.
+``purge`` (retention), ``erase-account`` (GDPR Art. 17) and ``inventory``; ``serve`` (the REST API).
 Bad input prints one clear line naming the file or field and exits with code 2; never a traceback.
 """
 
@@ -541,6 +541,75 @@ def inventory(
                       "[bold red]low[/]" if p.low else "")
     console.print(table)
     console.print(f"{len(products)} product(s)")
+
+
+# ---------------------------------------------------------------- the REST service
+def _serve_database(db: str, manager_email: str | None, manager_password: str | None, manager_name: str,
+                    settings) -> str:
+    """Migrate the database, seed the demo accounts (once) and create the manager if asked; says what it did."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from walkout.replay import open_database
+    from walkout.service.auth import Passwords, account_by_email, create_manager
+
+    try:
+        parsed = make_url(db)
+    except ArgumentError as exc:
+        raise WalkoutError(f"--db {db!r} is not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise WalkoutError("--db: an in-memory SQLite database cannot be shared by the server's threads; "
+                           "use a file, e.g. sqlite:///walkout.db")
+    if (manager_email is None) != (manager_password is None):
+        raise WalkoutError("--manager-email and --manager-password go together")
+    with open_database(db) as database:
+        if manager_email is None or manager_password is None:
+            return "no manager requested"
+        existing = account_by_email(database, manager_email)
+        if existing is not None:
+            if existing.role != "manager":
+                raise WalkoutError(f"--manager-email {manager_email}: already registered as {existing.role}")
+            return f"manager {existing.account_id} ({manager_email}) already exists"
+        made = create_manager(database, Passwords(settings.password_hash), email=manager_email,
+                              password=manager_password, name=manager_name)
+        return f"manager {made.account_id} ({manager_email}) created"
+
+
+@app.command()
+def serve(
+    db: Annotated[str, typer.Option(help="SQLAlchemy database URL (migrated and seeded at start)")] = "sqlite:///walkout.db",
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    manager_email: Annotated[str | None, typer.Option(help="create a manager account with this e-mail "
+                                                      "(once)")] = None,
+    manager_password: Annotated[str | None, typer.Option(envvar="WALKOUT_MANAGER_PASSWORD",
+                                                         help="the manager's password (8+ characters)")] = None,
+    manager_name: Annotated[str, typer.Option(help="the manager's display name")] = "Manager",
+    static_dir: Annotated[Path | None, typer.Option(help="frontend directory served at / (default: the "
+                                                    "packaged one)")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(help="an origin allowed to call the API from a "
+                                                          "browser (repeatable)")] = None,
+) -> None:
+    """Run the REST API (docs at /docs) and the frontend with uvicorn.
+
+    At start: migrates the database, seeds the demo accounts and cards and creates the manager (each once).
+    """
+    import uvicorn
+
+    from walkout.service import Settings, create_app
+
+    try:
+        options: dict = {"db_url": db, "cors_origins": tuple(cors_origin or ())}
+        if static_dir is not None:
+            if not static_dir.is_dir():
+                raise WalkoutError(f"--static-dir {static_dir}: no such directory")
+            options["static_dir"] = static_dir
+        settings = Settings(**options)
+        done = _serve_database(db, manager_email, manager_password, manager_name, settings)
+    except (WalkoutError, ValueError) as exc:
+        raise _fail(exc) from None
+    console.print(f"database ready ({escape(done)}); serving on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def main() -> None:  # pragma: no cover - console entry

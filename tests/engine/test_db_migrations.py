@@ -36,6 +36,9 @@ TABLES = {
     "stock_movements",
     "product_settings",
     "stock_alerts",
+    "credentials",
+    "api_tokens",
+    "devices",
 }
 
 
@@ -55,7 +58,7 @@ def db(db_url):
 def test_upgrade_creates_every_table_at_head(db):
     assert db.revision() is None
     db.upgrade()
-    assert db.revision() == head_revision() == "0002"
+    assert db.revision() == head_revision() == "0003"
     assert set(inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
     assert set(Base.metadata.tables) == TABLES
 

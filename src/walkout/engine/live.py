@@ -139,7 +139,7 @@ class LiveEngine:
                 day.sessions[s.session_id] = (status, s.members)
                 self.publish({"type": "session", "session_id": s.session_id, "account_id": s.account_id,
                               "status": status, "members": s.members, "kind": s.kind, "recording": day.name})
-        when = {}
+        when: dict[str, float] = {}
         for a in result.attributions:
             if a.session_id is not None:
                 when[a.session_id] = max(when.get(a.session_id, 0.0), a.t_s)
@@ -163,8 +163,9 @@ class LiveEngine:
                 lines = [{"upc": u, "name": names.get(u, (u, 0))[0], "quantity": q,
                           "unit_price_cents": names.get(u, (u, 0))[1]} for u, q in sorted(cart.items())]
                 t_event = when.get(sid, 0.0)
+                subtotal = sum(q * names.get(u, (u, 0))[1] for u, q in cart.items())
                 self.publish({"type": "cart", "session_id": sid, "account_id": accounts.get(sid), "cart": lines,
-                              "subtotal_cents": sum(ln["quantity"] * ln["unit_price_cents"] for ln in lines),
+                              "subtotal_cents": subtotal,
                               "t_s": t_event, "event_unix_s": day.wall_start_unix_s + t_event})
         for r in result.receipts:
             if r.session_id in day.receipts:

@@ -92,13 +92,13 @@ def adjustments_of(decision: Any) -> list[dict[str, Any]]:
 
 
 def reviewer(s: Session, op: str, reviewer_id: str) -> AccountRow:
-    """The active associate account ``reviewer_id``.
+    """The active associate (or manager) account ``reviewer_id``.
 
     Raises:
-        OperationError: unknown, erased or not an associate.
+        OperationError: unknown, erased or neither an associate nor a manager.
     """
     row = s.get(AccountRow, reviewer_id) if isinstance(reviewer_id, str) else None
-    if row is None or row.role != "associate" or row.status != "active":
+    if row is None or row.role not in ("associate", "manager") or row.status != "active":
         raise OperationError(f"{op}: reviewer_id {reviewer_id!r} is not an active associate account")
     return row
 

@@ -59,6 +59,7 @@ from walkout.engine.db.models import (
     SessionRow,
     ShelfEventRow,
 )
+from walkout.engine.db.models_auth import ApiTokenRow, CredentialRow
 from walkout.engine.db.models_ops import (
     DisputeRow,
     EntryScanRow,
@@ -357,7 +358,8 @@ def erase_account(db: Database, account_id: str, *, now: datetime | None = None)
     Overwrites name, e-mail and app token with non-identifying values (the token with a fresh
     random one, as it must stay unique), sets status ``erased`` and ``erased_at``; deletes the
     account's payment methods (after anonymising their tokens in the built-in provider's ledger
-    and unlinking the payments that name them), entry scans, used entry tokens and outbox
+    and unlinking the payments that name them), entry scans, used entry tokens, its sign-in
+    (credentials and API tokens, so it can no longer log in) and outbox
     messages (also those addressed to its e-mail without an account), and overwrites the
     free-text reasons of its disputes. Receipts, payments and disputes stay (financial records,
     Art. 17(3)(b)), linked only to the anonymised account id.
@@ -415,6 +417,8 @@ def _erase_rows(s: Session, row: AccountRow, deleted: _Tally, anonymised: _Tally
     _delete(s, deleted, PaymentMethodRow, PaymentMethodRow.account_id == row.account_id)
     _delete(s, deleted, EntryScanRow, EntryScanRow.account_id == row.account_id)
     _delete(s, deleted, UsedEntryTokenRow, UsedEntryTokenRow.account_id == row.account_id)
+    _delete(s, deleted, ApiTokenRow, ApiTokenRow.account_id == row.account_id)  # signs the account out
+    _delete(s, deleted, CredentialRow, CredentialRow.account_id == row.account_id)  # e-mail and password hash
     _delete(
         s,
         deleted,

@@ -478,6 +478,6 @@ class Database(GateWrites):
 
 
 def _account_record(row: AccountRow) -> AccountRecord:
-    role = cast(Literal["customer", "associate"], row.role)
+    role = cast(Literal["customer", "associate", "manager"], row.role)
     status = cast(Literal["active", "erased"], row.status or "active")
     return AccountRecord(row.account_id, row.name, row.email, row.token, role, cv.utc(row.created_at), status)

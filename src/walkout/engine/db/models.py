@@ -52,7 +52,7 @@ class Base(DeclarativeBase):
 
 
 class AccountRow(Base):
-    """A shopper or store associate.
+    """A shopper (``customer``), a store associate or a store manager (``role``).
 
     ``token`` is the account's static app id (the demo recordings' scans carried it before entry
     tokens rotated). ``status`` is ``active`` or ``erased`` (personal fields overwritten, see
@@ -61,7 +61,7 @@ class AccountRow(Base):
 
     __tablename__ = "accounts"
     __table_args__ = (
-        CheckConstraint("role IN ('customer', 'associate')", name="role"),
+        CheckConstraint("role IN ('customer', 'associate', 'manager')", name="role"),
         CheckConstraint("status IN ('active', 'erased')", name="status"),
     )
 
@@ -239,4 +239,6 @@ class ShelfEventRow(Base):
 
 
 # The store-operations tables live in their own module; importing it registers them on Base.metadata.
+# The sign-in tables (credentials, API tokens, devices; migration 0003) register themselves on Base.metadata too.
+from walkout.engine.db import models_auth as _models_auth  # noqa: E402,F401
 from walkout.engine.db import models_ops as _models_ops  # noqa: E402,F401

@@ -11,13 +11,14 @@ from walkout.engine.result import ReviewItem
 
 @dataclass(frozen=True)
 class AccountRecord:
-    """A stored account; ``created_at`` is timezone-aware UTC; ``status`` active or erased."""
+    """A stored account; ``created_at`` is timezone-aware UTC; ``status`` active or erased; ``role``
+    customer, associate or manager (migration 0003)."""
 
     account_id: str
     name: str
     email: str
     token: str
-    role: Literal["customer", "associate"]
+    role: Literal["customer", "associate", "manager"]
     created_at: datetime
     status: Literal["active", "erased"] = "active"
 
