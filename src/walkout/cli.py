@@ -169,15 +169,63 @@ def demo(
     receipts: Annotated[bool, typer.Option(help="print every shopper's receipt")] = True,
     people: Annotated[PeopleSource, typer.Option(help="where people come from: the ceiling depth units "
                                                  "(vision) or the recording's tracker stream")] = PeopleSource.tracker,
+    live: Annotated[bool, typer.Option(help="run the store live: the simulator publishes over MQTT in real time, "
+                                       "the engine follows, the apps are served")] = False,
+    speed: Annotated[float, typer.Option(min=0.1, help="--live: recording seconds per wall second")] = 1.0,
+    host: Annotated[str, typer.Option(help="--live: interface to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="--live: port to serve on")] = 8000,
+    mosquitto: Annotated[bool, typer.Option(help="--live: use Mosquitto when installed (else in-process)")] = True,
 ) -> None:
-    """The main job: replay every labelled recording of the real AiFi Nanostore through the engine."""
+    """The main job: replay every labelled recording of the real AiFi Nanostore through the engine.
+
+    With --live: serve the manager dashboard and the customer app at http://HOST:PORT while the
+    recordings play in real time through MQTT, one store day after the other (Ctrl-C stops).
+    """
     from walkout.io.store_file import embedded_store_dir
 
+    if live:
+        _live_demo(embedded_store_dir() / "ground_truth_dev.json", seed, out, speed, host, port, mosquitto)
+        return
     try:
         _replay(embedded_store_dir() / "ground_truth_dev.json", "aifi-nanostore", seed, out, "sqlite://", receipts,
                 people.value)
     except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
+
+
+def _live_demo(gt_path: Path, seed: int, out: Path, speed: float, host: str, port: int, mosquitto: bool) -> None:
+    import threading
+
+    from walkout.io import load_embedded_store
+    from walkout.livedemo import (
+        DEMO_MANAGER_EMAIL,
+        DEMO_MANAGER_PASSWORD,
+        live_recordings,
+        publish_days,
+        start_live_demo,
+    )
+
+    try:
+        store = load_embedded_store()
+        demo = start_live_demo(store, out, host=host, port=port, use_mosquitto=mosquitto)
+    except (WalkoutError, ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(f"[bold]walkout live[/] — devices publish through {escape(demo.transport)}")
+    console.print(f"  manager dashboard: {demo.url}/dashboard.html  ({DEMO_MANAGER_EMAIL} / {DEMO_MANAGER_PASSWORD})")
+    console.print(f"  customer app:      {demo.url}/app.html  (sign up, then watch the shoppers)")
+    console.print(f"  API docs:          {demo.url}/docs    receipts e-mailed to {out / 'mail'}")
+    stop = threading.Event()
+    device, token = demo.device
+    try:
+        days = publish_days(live_recordings(gt_path, store, seed), demo.publisher_transport, device=device, token=token,
+                            speed=speed, stop=stop)
+        console.print(f"{days} store days played; still serving (Ctrl-C stops)")
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        demo.close()
 
 
 @app.command()
