@@ -30,6 +30,7 @@ from walkout.engine.loop import Engine, Storage
 from walkout.engine.params import EngineParams
 from walkout.engine.result import RunResult
 from walkout.engine.sessions import EntryVerifier
+from walkout.inventory.planogram import LivePlanogram
 from walkout.io.recording import Recording, RecordingMeta
 
 Publish = Callable[[dict[str, Any]], None]
@@ -47,7 +48,7 @@ class _Day:
     t_last_s: float = 0.0
     carts: dict[str, dict[str, int]] = field(default_factory=dict)
     sessions: dict[str, tuple[str, int]] = field(default_factory=dict)
-    events: set[int] = field(default_factory=set)
+    events: dict[int, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     receipts: set[str] = field(default_factory=set)
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
     last: RunResult | None = None
@@ -83,6 +84,8 @@ class LiveEngine:
         """Begin a store day (a recording): empty buffers, the planogram at t = 0."""
         self.day = _Day(name, planogram if planogram is not None else self.store.planogram, start_unix_s,
                         time.time() if wall_start_unix_s is None else wall_start_unix_s)
+        if self.storage is not None:  # the shelves as the day opens, for the inventory pages
+            self.storage.set_stock(LivePlanogram.from_facings(self.day.planogram).stock_rows())
         self.publish({"type": "day", "recording": name, "status": "start"})
 
     def feed(self, plates: PlateSamples | None = None, scans: GateScans | None = None,
@@ -113,7 +116,7 @@ class LiveEngine:
         result = None
         if day.plates:
             result = Engine(self.desk, self.storage, self.params).run(self._recording(day), final=True)
-            self._publish_changes(day, result)
+            self._publish_changes(day, result, final=True)
         self.publish({"type": "day", "recording": day.name, "status": "end"})
         self.day = None
         return result
@@ -130,7 +133,7 @@ class LiveEngine:
                          _concat_people(day.people))
 
     # ------------------------------------------------------------------ output
-    def _publish_changes(self, day: _Day, result: RunResult) -> None:
+    def _publish_changes(self, day: _Day, result: RunResult, final: bool = False) -> None:
         names = {p.upc: (p.name, p.price_cents) for p in self.store.products}
         accounts = {s.session_id: s.account_id for s in result.sessions}
         for s in result.sessions:
@@ -143,9 +146,9 @@ class LiveEngine:
         for a in result.attributions:
             if a.session_id is not None:
                 when[a.session_id] = max(when.get(a.session_id, 0.0), a.t_s)
-            if a.event_id in day.events:
-                continue
-            day.events.add(a.event_id)
+            if day.events.get(a.event_id) == a.items or (not a.items and not final):
+                continue  # published already, or not decided yet (more data may explain it)
+            day.events[a.event_id] = a.items  # new, or decided differently now that more data came
             ev = next((e for e in result.shelf_events if e.event_id == a.event_id), None)
             self.publish({
                 "type": "shelf_event", "recording": day.name, "event_id": a.event_id, "t_s": a.t_s, "kind": a.kind,
@@ -162,11 +165,11 @@ class LiveEngine:
                 day.carts[sid] = dict(cart)
                 lines = [{"upc": u, "name": names.get(u, (u, 0))[0], "quantity": q,
                           "unit_price_cents": names.get(u, (u, 0))[1]} for u, q in sorted(cart.items())]
-                t_event = when.get(sid, 0.0)
+                t_event = when.get(sid)  # None: the empty cart of a session just opened (no event behind it)
                 subtotal = sum(q * names.get(u, (u, 0))[1] for u, q in cart.items())
                 self.publish({"type": "cart", "session_id": sid, "account_id": accounts.get(sid), "cart": lines,
-                              "subtotal_cents": subtotal,
-                              "t_s": t_event, "event_unix_s": day.wall_start_unix_s + t_event})
+                              "subtotal_cents": subtotal, "t_s": t_event,
+                              "event_unix_s": None if t_event is None else day.wall_start_unix_s + t_event})
         for r in result.receipts:
             if r.session_id in day.receipts:
                 continue

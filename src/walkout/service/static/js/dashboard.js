@@ -151,6 +151,7 @@
   function onDay(msg) {
     $("day").textContent = msg.status === "start" ? "replaying " + msg.recording : msg.recording + " ended";
     if (msg.status === "end") drawPeople({ people: [] });
+    if (msg.status === "start") loadInventory();  // a new store day opens with its planogram's stock
   }
 
   // ---------- store map ----------
