@@ -637,14 +637,18 @@ def serve(
                                                     "packaged one)")] = None,
     cors_origin: Annotated[list[str] | None, typer.Option(help="an origin allowed to call the API from a "
                                                           "browser (repeatable)")] = None,
+    mqtt: Annotated[str | None, typer.Option(help="HOST:PORT of the MQTT broker the store's devices publish to: "
+                                             "the live engine subscribes and pushes to /ws/*")] = None,
 ) -> None:
-    """Run the REST API (docs at /docs) and the frontend with uvicorn.
+    """Run the REST API (docs at /docs), the live WebSockets and the frontend with uvicorn.
 
     At start: migrates the database, seeds the demo accounts and cards and creates the manager (each once).
+    With --mqtt, the live engine follows the devices (docs/mqtt.md) and pushes to the apps.
     """
     import uvicorn
 
     from walkout.service import Settings, create_app
+    from walkout.service.live import LiveBus, make_router
 
     try:
         options: dict = {"db_url": db, "cors_origins": tuple(cors_origin or ())}
@@ -656,8 +660,36 @@ def serve(
         done = _serve_database(db, manager_email, manager_password, manager_name, settings)
     except (WalkoutError, ValueError) as exc:
         raise _fail(exc) from None
+    bus = LiveBus()
+    side = None
+    if mqtt is not None:
+        try:
+            side = _live_ingest(mqtt, settings, bus)
+        except (WalkoutError, ValueError, OSError) as exc:
+            raise _fail(exc) from None
+        console.print(f"live engine subscribed to mqtt://{escape(mqtt)} (topics walkout/{escape(settings.store.name)}/#)")
     console.print(f"database ready ({escape(done)}); serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(settings, extra_routers=[lambda ctx: make_router(bus, ctx.authenticate)]), host=host,
+                    port=port, log_level="info")
+    finally:
+        if side is not None:
+            side.stop()
+
+
+def _live_ingest(mqtt: str, settings, bus):  # noqa: ANN001, ANN202 - lazily imported types
+    """The live engine subscribed to the broker at ``mqtt`` ("host:port"), publishing to ``bus``."""
+    from walkout.engine.db import Database
+    from walkout.io.mqtt.transport import PahoTransport
+    from walkout.livedemo import LiveStore
+    from walkout.service.auth import verify_device
+
+    host_, _, port_ = mqtt.rpartition(":")
+    if not host_ or not port_.isdigit():
+        raise ValueError(f"--mqtt {mqtt!r}: expected HOST:PORT")
+    db = Database(settings.db_url)
+    transport = PahoTransport(host_, int(port_), client_id="walkout-serve")
+    return LiveStore(settings.store, db, bus, transport, lambda d, t: verify_device(db, d, t)).start()
 
 
 def main() -> None:  # pragma: no cover - console entry

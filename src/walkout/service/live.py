@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fastapi import APIRouter, WebSocket
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 Message = dict[str, Any]
 #: message types a customer may receive about their own account
@@ -130,47 +131,44 @@ def make_router(bus: LiveBus, authenticate: Callable[[str], Principal | None]) -
         the send loop so a closed tab unsubscribes at once, and a server shutdown is not held up)."""
         await ws.accept()
         sub = bus.subscribe(accept)
-
-        async def send() -> None:
-            await ws.send_json({"type": "hello", "t_unix_s": time.time()})
-            while True:
-                await ws.send_json(await sub.queue.get())
-
-        async def receive() -> None:
-            while True:
-                if (await ws.receive()).get("type") == "websocket.disconnect":
-                    return
-
-        tasks = [asyncio.ensure_future(send()), asyncio.ensure_future(receive())]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            async with anyio.create_task_group() as tg:
+
+                async def send() -> None:
+                    await ws.send_json({"type": "hello", "t_unix_s": time.time()})
+                    while True:
+                        await ws.send_json(await sub.queue.get())
+
+                async def receive() -> None:
+                    while (await ws.receive()).get("type") != "websocket.disconnect":
+                        pass
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(send)
+                tg.start_soon(receive)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the browser went away while a message was being sent
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             bus.unsubscribe(sub)
+
+    async def admit(ws: WebSocket, token: str, roles: tuple[str, ...]) -> Principal | None:
+        """The principal behind ``token`` if it has one of ``roles``; else the socket is closed."""
+        who = authenticate(token)
+        if who is None or who.role not in roles or (who.role == "customer" and who.account_id is None):
+            await ws.close(code=4401 if who is None else 4403)
+            return None
+        return who
 
     @router.websocket("/ws/live")
     async def live(ws: WebSocket, token: str = "") -> None:
-        who = authenticate(token)
-        if who is None:
-            await ws.close(code=4401)
-            return
-        if who.role not in ("manager", "associate"):
-            await ws.close(code=4403)
-            return
-        await pump(ws, lambda m: True)
+        if await admit(ws, token, ("manager", "associate")) is not None:
+            await pump(ws, lambda m: True)
 
     @router.websocket("/ws/me")
     async def me(ws: WebSocket, token: str = "") -> None:
-        who = authenticate(token)
-        if who is None:
-            await ws.close(code=4401)
-            return
-        if who.role != "customer" or who.account_id is None:
-            await ws.close(code=4403)
-            return
-        account = who.account_id
-        await pump(ws, lambda m: m.get("type") in CUSTOMER_TYPES and m.get("account_id") == account)
+        who = await admit(ws, token, ("customer",))
+        if who is not None:
+            account = who.account_id
+            await pump(ws, lambda m: m.get("type") in CUSTOMER_TYPES and m.get("account_id") == account)
 
     return router
