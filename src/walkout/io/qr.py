@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 
 __all__ = ["decode_qr", "qr_image"]
 
-_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 _LUMA_RGB = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601 luma weights
 
 
@@ -74,7 +73,8 @@ def decode_qr(image: NDArray[np.uint8]) -> str | None:
         gray = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
     else:
         gray = np.ascontiguousarray(image)
-    for barcode in zxingcpp.read_barcodes(gray, formats=_QR_ONLY):
+    # a BarcodeFormats set made per call: one kept at module level is reported leaked at exit (nanobind)
+    for barcode in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
         if barcode.valid:
             return str(barcode.text)
     return None
