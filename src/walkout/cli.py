@@ -194,6 +194,7 @@ def demo(
 
 
 def _live_demo(gt_path: Path, seed: int, out: Path, speed: float, host: str, port: int, mosquitto: bool) -> None:
+    import signal
     import threading
 
     from walkout.io import load_embedded_store
@@ -216,6 +217,7 @@ def _live_demo(gt_path: Path, seed: int, out: Path, speed: float, host: str, por
     console.print(f"  API docs:          {demo.url}/docs    receipts e-mailed to {out / 'mail'}")
     stop = threading.Event()
     device, token = demo.device
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # stop cleanly
     try:
         days = publish_days(live_recordings(gt_path, store, seed), demo.publisher_transport, device=device, token=token,
                             speed=speed, stop=stop)
