@@ -122,6 +122,8 @@ class LiveStore:
                                       c.wall_start_unix_s if c.wall_start_unix_s is not None else time.time())
         if self.engine.day is None:
             return
+        if inc.empty:
+            return  # nothing arrived: the last tick's decisions stand
         self.engine.feed(inc.plates, inc.scans, inc.people)
         self.engine.tick()
         if any(c.type == "end" for c in inc.control):
