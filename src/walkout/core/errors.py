@@ -9,6 +9,7 @@
     ├── StorageError              the database refused an operation (rolled back)
     ├── PaymentError              the payment provider declined or failed a charge or refund
     ├── MailError                 an e-mail could not be handed to the mail server
+    ├── BrokerUnavailable         the MQTT broker refused or did not answer (also a ConnectionError)
     └── OperationError            a store operation was refused (unknown receipt, bad dispute, ...)
 
 Every error names the file, field or message it is about, so the CLI can print it as one line.
@@ -47,3 +48,7 @@ class MailError(WalkoutError):
 
 class OperationError(WalkoutError):
     """A store operation was refused: unknown receipt or line, a dispute over what was never charged, ..."""
+
+
+class BrokerUnavailable(WalkoutError, ConnectionError):
+    """The MQTT broker refused or did not answer a connection (host, port and reason in the message)."""

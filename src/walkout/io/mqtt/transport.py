@@ -15,15 +15,11 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
-from walkout.core.errors import WalkoutError
+from walkout.core.errors import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes], None]
-
-
-class BrokerUnavailable(WalkoutError, ConnectionError):
-    """The MQTT broker refused or did not answer a connection (host, port and reason in the message)."""
 
 
 class Transport(Protocol):
