@@ -62,3 +62,28 @@ def test_a_forged_device_token_is_counted_and_nothing_is_decided(store: Store, t
     assert side.days_done == []  # not even the day's start control message was accepted
     assert sum(side.ingest.rejections.values()) > 0
     db.dispose()
+
+
+def test_data_without_a_start_message_opens_a_day(store: Store, tmp_path: Any) -> None:
+    """A real store's plates may publish with no store-day controller: the data is not dropped."""
+    import numpy as np
+
+    from walkout.io.mqtt.messages import Topics, encode_plate
+
+    db = open_database(f"sqlite:///{tmp_path / 'live.db'}")
+    with transport_for(use_mosquitto=False) as (pub, sub, _):
+        side = LiveStore(store, db, LiveBus(), sub, static_device_tokens({"shelf": "s3cret"}), tick_s=0.05).start()
+        try:
+            plate = store.plates[0].id
+            t = np.arange(0, 2.0, 1 / 60)
+            pub.publish(Topics(store.name).plate(plate), encode_plate("shelf", "s3cret", t, np.full(t.shape, 500.0, np.float32)))
+            deadline = time.monotonic() + 10
+            while side.engine.day is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            day = side.engine.day
+        finally:
+            side.stop()
+    assert day is not None and day.name.startswith("live-")
+    assert len(day.plates) == 1 and len(day.plates[0].t_s) == len(t)  # the samples went into the day
+    assert side.ingest.rejections["control: data before a start message (a day was opened)"] == 1
+    db.dispose()

@@ -62,6 +62,10 @@ class LatencyStats:
 class LiveStore:
     """The engine side of a live store: ingest -> live engine -> bus (+ database, checkout).
 
+    A store day starts and ends with the devices' ``control`` messages (docs/mqtt.md); data that
+    arrives with no day started opens one (named by the UTC time, ``t_s = 0`` taken as the
+    newest sample's age) and is counted in the ingest's rejections, so nothing is dropped silently.
+
     Args:
         store: the store.
         db: the walkout database (migrated; accounts and cards seeded).
@@ -120,10 +124,15 @@ class LiveStore:
                 start = c.start_unix_s or 0.0
                 self.engine.start_day(c.recording, c.planogram, start,
                                       c.wall_start_unix_s if c.wall_start_unix_s is not None else time.time())
-        if self.engine.day is None:
-            return
         if inc.empty:
             return  # nothing arrived: the last tick's decisions stand
+        if self.engine.day is None:  # devices without a store-day controller: open a day ourselves
+            t_max = max([float(x.t_s.max()) for x in (inc.plates, inc.scans, inc.people) if len(x.t_s)])
+            name = time.strftime("live-%Y%m%dT%H%M%SZ", time.gmtime())
+            log.warning("data arrived with no store day started: opening %s (t_s = 0 taken as %.1f s ago)", name, t_max)
+            self.ingest.rejections["control: data before a start message (a day was opened)"] += 1
+            now = time.time()
+            self.engine.start_day(name, None, now - t_max, now - t_max)
         self.engine.feed(inc.plates, inc.scans, inc.people)
         self.engine.tick()
         if any(c.type == "end" for c in inc.control):
