@@ -22,7 +22,7 @@ from walkout.carts.receipt import Receipt, make_receipt
 from walkout.core.store import PlateId
 from walkout.engine.params import EngineParams
 from walkout.engine.result import Attribution, PersonPosition, ReviewItem, RunResult, SessionInfo
-from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan
+from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan, segment_distance_m
 from walkout.events.shelf import build_shelf_events
 from walkout.events.types import ShelfEvent
 from walkout.fusion.product import Hypothesis, ProductParams, identify_products
@@ -233,7 +233,7 @@ class Engine:
         xy = people.obs.head_xyz_m[state.first_row[pid], :2].astype(float)
         for g in rec.store.gates:
             inward = float(np.dot(xy - np.asarray(g.a_xy_m), np.asarray(g.inward_xy)))
-            if g.kind == "entry" and _segment_distance(xy, g.a_xy_m, g.b_xy_m) < 1.0 and inward < 0.3:
+            if g.kind == "entry" and float(segment_distance_m(xy, g.a_xy_m, g.b_xy_m)) < 1.0 and inward < 0.3:
                 return
         h = people.height_m.get(pid)
         best, best_dh = None, self.params.adopt_max_height_m
@@ -442,11 +442,14 @@ class Engine:
         state.live = state.live.take(src, q) if sign < 0 else state.live.put(upc, q, ev.plates)
         staff = sid is not None and state.sessions[sid].kind == "staff"
         if self.storage is not None:
-            plate = src.plates[0] if sign < 0 else _landing_plate(state.live, upc, ev.plates)
+            if sign < 0:
+                plate, misplaced = src.plates[0], src.misplaced
+            else:
+                facing, plate = state.live.landing(upc, ev.plates)
+                misplaced = facing is None
             reason = ("facing" if sign < 0 else "restock") if staff else ev.kind
             self.storage.add_stock_movement(rec.meta.name, ev.event_id, str(plate), upc, sign * q, reason, sid,
-                                            ev.t_end_s, misplaced=src.misplaced if sign < 0 else plate not in
-                                            {p for i in state.live.facing_of(upc) for p in state.live.facings[i].plates})
+                                            ev.t_end_s, misplaced=misplaced)
         if sid is None or staff:
             return
         s = state.sessions[sid]
@@ -527,23 +530,6 @@ def _weight_trace(grid: PlateGrid | None, rec: Recording, ev: ShelfEvent, margin
         "t_s": [round(float(t), 2) for t in grid.t_s[idx]],
         "mass_g": {str(rec.store.plates[i].id): [round(float(m), 1) for m in grid.mass_g[idx, i]] for i in plates},
     }
-
-
-def _landing_plate(live: LivePlanogram, upc: str, plates: tuple[PlateId, ...]) -> PlateId:
-    """The plate a put-back's units are booked on (the plate_stock convention of
-    :meth:`LivePlanogram.stock_rows`): its facing's first plate if it went back into its facing."""
-    for i in live.facing_of(upc):
-        if set(plates) <= set(live.facings[i].plates):
-            return live.facings[i].plates[0]
-    return min(plates)
-
-
-def _segment_distance(xy: object, a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Distance (m) from a point to the segment a-b on the floor."""
-    p, a_, b_ = np.asarray(xy, float), np.asarray(a, float), np.asarray(b, float)
-    u = b_ - a_
-    k = float(np.clip(np.dot(p - a_, u) / np.dot(u, u), 0.0, 1.0))
-    return float(np.linalg.norm(p - (a_ + k * u)))
 
 
 def _restrict(ev: ShelfEvent, plates: tuple[PlateId, ...]) -> ShelfEvent:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from walkout.carts.cart import Cart
 from walkout.carts.entry import EntryVerdict
@@ -98,6 +99,23 @@ class GateState:
     rejections: Counter[str] = field(default_factory=Counter)
 
 
+def segment_distance_m(xy: NDArray[np.float64], a: tuple[float, float], b: tuple[float, float]) -> NDArray[np.float64]:
+    """Distance on the floor from points to the segment a-b.
+
+    Args:
+        xy: (n, 2) or (2,) float64 points, world frame, metres.
+        a, b: the segment's ends, metres.
+
+    Returns:
+        (n,) float64 distances in metres (a scalar array for a single point).
+    """
+    p = np.asarray(xy, dtype=np.float64)
+    a_, b_ = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    u = b_ - a_
+    k = np.clip(((p - a_) @ u) / float(u @ u), 0.0, 1.0)
+    return np.asarray(np.linalg.norm(p - (a_ + k[..., None] * u), axis=-1))
+
+
 def scanner_persons(people: People, gate: Gate, t_s: float, reach_m: float, window_s: float = 0.4
                     ) -> list[tuple[int, float]]:
     """Persons standing at a gate's scanner at ``t_s``: (person id, signed distance to the line).
@@ -118,12 +136,9 @@ def scanner_persons(people: People, gate: Gate, t_s: float, reach_m: float, wind
     pid = people.person[rows]
     xy = people.obs.head_xyz_m[rows, :2].astype(np.float64)
     dt = np.abs(people.obs.t_s[rows] - t_s)
-    a, b = np.asarray(gate.a_xy_m, float), np.asarray(gate.b_xy_m, float)
     n = np.asarray(gate.inward_xy, float) / np.linalg.norm(gate.inward_xy)
-    u = b - a
-    k = np.clip(((xy - a) @ u) / float(u @ u), 0.0, 1.0)
-    dist = np.linalg.norm(xy - (a + k[:, None] * u), axis=1)
-    inward = (xy - a) @ n
+    dist = segment_distance_m(xy, gate.a_xy_m, gate.b_xy_m)
+    inward = (xy - np.asarray(gate.a_xy_m, float)) @ n
     best: dict[int, tuple[float, float]] = {}
     for p, d, w, e in zip(pid.tolist(), dist.tolist(), inward.tolist(), dt.tolist(), strict=True):
         if d <= reach_m and (p not in best or e < best[p][0]):

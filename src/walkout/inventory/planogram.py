@@ -93,14 +93,26 @@ class LivePlanogram:
                 mis.append((where, upc, n))
         return replace(self, misplaced=tuple(mis), unexpected_picks=self.unexpected_picks + short, _by_plate=self._by_plate)
 
-    def put(self, upc: str, quantity: int, plates: tuple[PlateId, ...]) -> LivePlanogram:
-        """Add ``quantity`` units of ``upc`` that landed on ``plates``: back into its facing if
-        they all lie within the facing's plates, else misplaced on exactly those plates."""
+    def landing(self, upc: str, plates: tuple[PlateId, ...]) -> tuple[int | None, PlateId]:
+        """Where units of ``upc`` put on ``plates`` go: (the facing they rejoin, or None when they
+        are misplaced; the plate their units are listed on in :meth:`stock_rows`).
+
+        They rejoin a facing of ``upc`` when ``plates`` all lie within its plates (listed on the
+        facing's first plate); otherwise they lie misplaced on exactly ``plates`` (listed on the
+        lowest of them).
+        """
         for i in self.facing_of(upc):
             if set(plates) <= set(self.facings[i].plates):
-                counts = list(self.counts)
-                counts[i] += quantity
-                return replace(self, counts=tuple(counts), _by_plate=self._by_plate)
+                return i, self.facings[i].plates[0]
+        return None, min(plates)
+
+    def put(self, upc: str, quantity: int, plates: tuple[PlateId, ...]) -> LivePlanogram:
+        """Add ``quantity`` units of ``upc`` that landed on ``plates`` (see :meth:`landing`)."""
+        facing, _ = self.landing(upc, plates)
+        if facing is not None:
+            counts = list(self.counts)
+            counts[facing] += quantity
+            return replace(self, counts=tuple(counts), _by_plate=self._by_plate)
         where = tuple(sorted(plates))
         mis = list(self.misplaced)
         for k, (w, u, n) in enumerate(mis):
