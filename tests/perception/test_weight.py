@@ -6,6 +6,7 @@ import pytest
 from walkout.core.frames import PlateSamples
 from walkout.core.store import PlateId
 from walkout.perception.weight import PlateGrid, detect_plate_changes, to_grid
+from walkout.perception.weight.changes import SteadyCache, WeightParams, steady_mask
 
 RATE = 60.0
 
@@ -67,3 +68,40 @@ def test_to_grid_dense_fast_path_and_general_path():
     assert g2.mass_g.shape == (10, 2)
     assert np.isnan(g2.mass_g[0, 0])  # first sample arrives 1 ms after the tick
     assert g2.mass_g[4, 1] == 5  # sample 7 (plate 1, tick 3) missing -> holds tick 2's value
+
+
+def _pick(item_g: float = 300.0, n: int = 1200, at: int = 600) -> np.ndarray:
+    x = signal(n, seed=3)
+    x[at:] -= item_g
+    return x
+
+
+def test_live_open_end_settles_a_plate_sooner_and_agrees_later():
+    x = _pick()
+    for k in range(600 + 8 + 4, 600 + 15 + 20):  # steady for the short test, not yet for the full one
+        g = grid_of(x[:k])
+        assert len(detect_plate_changes(g)) == 0
+        live = detect_plate_changes(g, open_end=True)
+        if len(live):
+            break
+    else:
+        raise AssertionError("the open end never settled before the full test")
+    assert k <= 600 + 16  # within ~0.27 s of the plate settling (60 Hz)
+    assert live.delta_g[0] == pytest.approx(-300.0, abs=2.0)
+    full = detect_plate_changes(grid_of(x))
+    assert full.delta_g[0] == pytest.approx(live.delta_g[0], abs=2.0)
+
+
+def test_live_open_end_ignores_a_plate_still_moving():
+    x = _pick()
+    x[600:] += 40.0 * np.sin(2 * np.pi * 2.0 * np.arange(600) / RATE)  # ringing that does not decay
+    assert len(detect_plate_changes(grid_of(x[:900]), open_end=True)) == 0
+
+
+def test_steady_cache_equals_the_whole_day_mask():
+    rng = np.random.default_rng(4)
+    x = (rng.normal(0, 1.5, (2000, 6)) + np.repeat(rng.uniform(0, 900, (20, 6)), 100, axis=0)).astype(np.float32)
+    x[rng.random(x.shape) < 0.002] = np.nan
+    cache = SteadyCache(WeightParams())
+    for n in range(1, 2000, 13):
+        assert np.array_equal(cache.update(x[:n]), steady_mask(x[:n], WeightParams()))

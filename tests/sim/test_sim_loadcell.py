@@ -155,9 +155,9 @@ def test_leaning_hand_adds_weight(store: Store, busy: Scenario) -> None:
     _, _, tl = simulate_timeline(busy, store, seed=10, params=params)
     assert len(tl.touch_plate) > 5
     init = np.zeros(len(store.plates))
-    _, with_touch = plate_signals(init, tl, QUIET, np.random.default_rng(0))
+    _, with_touch, _ = plate_signals(init, tl, QUIET, np.random.default_rng(0))
     no = replace(tl, touch_plate=tl.touch_plate[:0], touch_t_s=tl.touch_t_s[:0], touch_g=tl.touch_g[:0])
-    _, without = plate_signals(init, no, QUIET, np.random.default_rng(0))
+    _, without, _ = plate_signals(init, no, QUIET, np.random.default_rng(0))
     extra = with_touch.astype(np.float64) - without
     t = np.arange(extra.shape[0]) / 60.0
     for plate, (t0, t1), g in zip(tl.touch_plate, tl.touch_t_s, tl.touch_g, strict=True):
@@ -187,3 +187,14 @@ def test_all_plates_of_a_120_s_recording_render_fast(store: Store) -> None:
         plate_signals(init, tl, LoadCellParams(), np.random.default_rng(0))
         best = min(best, time.perf_counter() - t0)
     assert best < 0.5
+
+
+def test_truth_dates_when_each_event_settled(store: Store, busy: Scenario) -> None:
+    params = SimParams(shopper=ShopperParams(touch_prob=0.5))
+    _, truth, tl = simulate_timeline(busy, store, seed=11, params=params)
+    lag = np.array([e.t_settled_s - e.t_s for e in truth.events])
+    assert np.all(lag >= 0.3 - 1e-9)  # the oscillation takes at least 0.3 s to decay
+    leaned = [e for e in truth.events if e.t_settled_s > e.t_s + 1.5 + 1e-9]
+    assert leaned  # only a hand leaning past the oscillation makes it later than 1.5 s
+    for e in leaned:
+        assert any(abs(t1 - e.t_settled_s) < 1e-9 for t1 in tl.touch_t_s[:, 1])

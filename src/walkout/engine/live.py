@@ -32,6 +32,7 @@ from walkout.engine.result import RunResult
 from walkout.engine.sessions import EntryVerifier
 from walkout.inventory.planogram import LivePlanogram
 from walkout.io.recording import Recording, RecordingMeta
+from walkout.perception.weight.changes import SteadyCache
 
 Publish = Callable[[dict[str, Any]], None]
 
@@ -52,6 +53,8 @@ class _Day:
     receipts: set[str] = field(default_factory=set)
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
     last: RunResult | None = None
+    steady: SteadyCache | None = None
+    dropping: dict[str, tuple[dict[str, int], float]] = field(default_factory=dict)
 
 
 class LiveEngine:
@@ -67,14 +70,18 @@ class LiveEngine:
         storage: where :meth:`end_day` writes the day (None: nowhere).
         plate_rate_hz: the plates' sample rate.
         low_stock_units: a ``stock`` message says ``low`` at or below this many units on a plate.
+        retract_after_s: a cart line withdrawn with no put-back behind it (a provisional decision
+            taken back) is published once the engine has held that view this long (store time).
     """
 
     def __init__(self, store: Store, desk: EntryVerifier, publish: Publish, params: EngineParams = EngineParams(),
-                 storage: Storage | None = None, plate_rate_hz: float = 60.0, low_stock_units: int = 2) -> None:
+                 storage: Storage | None = None, plate_rate_hz: float = 60.0, low_stock_units: int = 2,
+                 retract_after_s: float = 0.4) -> None:
         self.store, self.desk, self.publish, self.params = store, desk, publish, params
         self.storage = storage
         self.plate_rate_hz = plate_rate_hz
         self.low_stock_units = low_stock_units
+        self.retract_after_s = retract_after_s
         self.day: _Day | None = None
         self.tick_s: list[float] = []
 
@@ -83,7 +90,8 @@ class LiveEngine:
                   wall_start_unix_s: float | None = None) -> None:
         """Begin a store day (a recording): empty buffers, the planogram at t = 0."""
         self.day = _Day(name, planogram if planogram is not None else self.store.planogram, start_unix_s,
-                        time.time() if wall_start_unix_s is None else wall_start_unix_s)
+                        time.time() if wall_start_unix_s is None else wall_start_unix_s,
+                        steady=SteadyCache(self.params.weight))
         if self.storage is not None:  # the shelves as the day opens, for the inventory pages
             self.storage.set_stock(LivePlanogram.from_facings(self.day.planogram).stock_rows())
         self.publish({"type": "day", "recording": name, "status": "start"})
@@ -104,7 +112,7 @@ class LiveEngine:
         if not day.plates:
             return None
         t0 = time.perf_counter()
-        result = Engine(self.desk, None, self.params).run(self._recording(day), final=False)
+        result = Engine(self.desk, None, self.params).run(self._recording(day), final=False, steady=day.steady)
         self._publish_changes(day, result)
         day.last = result
         self.tick_s.append(time.perf_counter() - t0)
@@ -143,12 +151,15 @@ class LiveEngine:
                 self.publish({"type": "session", "session_id": s.session_id, "account_id": s.account_id,
                               "status": status, "members": s.members, "kind": s.kind, "recording": day.name})
         when: dict[str, float] = {}
+        put_back: set[tuple[str | None, str]] = set()  # (session, upc) put back this tick
         for a in result.attributions:
             if a.session_id is not None:
                 when[a.session_id] = max(when.get(a.session_id, 0.0), a.t_s)
             if day.events.get(a.event_id) == a.items or (not a.items and not final):
                 continue  # published already, or not decided yet (more data may explain it)
             day.events[a.event_id] = a.items  # new, or decided differently now that more data came
+            if a.kind == "putback":
+                put_back.update((a.session_id, u) for u, _ in a.items)
             ev = next((e for e in result.shelf_events if e.event_id == a.event_id), None)
             self.publish({
                 "type": "shelf_event", "recording": day.name, "event_id": a.event_id, "t_s": a.t_s, "kind": a.kind,
@@ -161,7 +172,21 @@ class LiveEngine:
         for r in result.receipts:
             carts[r.session_id] = r.quantities()
         for sid, cart in carts.items():
-            if day.carts.get(sid, {}) != cart or sid not in day.carts:
+            shown = day.carts.get(sid, {})
+            dropped = {u for u, q in shown.items() if cart.get(u, 0) < q and (sid, u) not in put_back}
+            if dropped and not final:
+                # a line leaving the cart with no put-back behind it: a provisional decision the
+                # engine took back (docs/engine.md#live). Shown once it has held for
+                # retract_after_s of store time, so a decision withdrawn for a moment (the plate
+                # rang again) does not blink on the customer's phone.
+                seen, since = day.dropping.get(sid, ({}, day.t_last_s))
+                if seen != cart:
+                    day.dropping[sid] = (dict(cart), day.t_last_s)
+                    continue
+                if day.t_last_s - since < self.retract_after_s:
+                    continue
+            day.dropping.pop(sid, None)
+            if shown != cart or sid not in day.carts:
                 day.carts[sid] = dict(cart)
                 lines = [{"upc": u, "name": names.get(u, (u, 0))[0], "quantity": q,
                           "unit_price_cents": names.get(u, (u, 0))[1]} for u, q in sorted(cart.items())]

@@ -32,7 +32,7 @@ from walkout.io.recording import Recording
 from walkout.perception.people.gates import GateCrossing, detect_crossings
 from walkout.perception.people.linker import People, link_people, resolve_tangles
 from walkout.perception.people.vision import see_people
-from walkout.perception.weight.changes import detect_plate_changes
+from walkout.perception.weight.changes import SteadyCache, detect_plate_changes
 from walkout.perception.weight.grid import PlateGrid, to_grid
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ class _State(GateState):
     attributions: list[Attribution] = field(default_factory=list)
     review: list[ReviewItem] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
+    #: live: events settling after this time rest on a provisionally settled plate (open_window)
+    provisional_after_s: float = np.inf
 
 
 class Engine:
@@ -106,7 +108,7 @@ class Engine:
         self.params = params
 
     # ------------------------------------------------------------------ public
-    def run(self, rec: Recording, *, final: bool = True) -> RunResult:
+    def run(self, rec: Recording, *, final: bool = True, steady: SteadyCache | None = None) -> RunResult:
         """Process one recording end to end and return everything it produced.
 
         Args:
@@ -114,23 +116,31 @@ class Engine:
             final: the recording is complete: sessions still open are closed at its end and
                 pending scans expire. ``False`` (a live prefix) leaves them open; their carts
                 are in :attr:`RunResult.carts`.
+            steady: live, the day's plate steadiness so far (extended here with what arrived since
+                the last call, instead of recomputed over the whole day).
         """
         t0 = time.perf_counter()
         store, p = rec.store, self.params
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
-        changes = detect_plate_changes(grid, p.weight)
         vision = see_people(rec.depth, store, p.vision) if p.people == "vision" and rec.depth is not None else None
         if vision is not None:  # the linker joins fragments; vision heights are measured, so they weigh more
             people = resolve_tangles(link_people(vision.observations, replace(p.linker, height_weight=p.vision_height_weight)),
                                      p.reid)
         else:
             people = resolve_tangles(link_people(rec.people, p.linker), p.reid)
+        if final:
+            changes = detect_plate_changes(grid, p.weight)
+        else:  # live: a plate settles provisionally, sooner (docs/engine.md#live)
+            changes = detect_plate_changes(grid, p.weight, open_end=True,
+                                           steady=None if steady is None else steady.update(grid.mass_g))
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0
         first_row, last_seen_s = _person_spans(people)
         state = _State(live=LivePlanogram.from_facings(rec.meta.planogram), events=list(events),
                        first_row=first_row, last_seen_s=last_seen_s, grid=grid)
+        if not final and grid.t_s.shape[0]:  # a settled segment shorter than min_steady is provisional
+            state.provisional_after_s = float(grid.t_s[max(0, grid.t_s.shape[0] - p.weight.min_steady)])
         state.rejections.update(rec.rejections)
         if self.storage is not None:  # the shelves as the recording starts (the operating planogram)
             self.storage.set_stock(state.live.stock_rows())
@@ -329,6 +339,8 @@ class Engine:
         staff = sid is not None and state.sessions[sid].kind == "staff"
         hyps = identify_products(ev, rec.store, state.live, cart, RESTOCK_PRODUCT if staff else p.product)
         best = hyps[0]
+        if ev.t_end_s > state.provisional_after_s and best.probability * s_conf < p.live_min_confidence:
+            return  # live, provisionally settled and no clear product yet: wait for the plate to settle fully
         if not best.items:
             cont = self._continuation(state, rec, ev, sid)
             if cont is not None:  # an item resting on the plate, or a hand leaning on it: decide with what follows

@@ -47,7 +47,9 @@ class TruthEvent(_Frozen):
     """A shelf event that really happened.
 
     ``t_s`` is when the weight change was complete (the item left or reached the plate);
-    ``t_start_s`` when the hand first touched the shelf for it.
+    ``t_start_s`` when the hand first touched the shelf for it; ``t_settled_s`` (simulated
+    recordings) when its plates' readings had settled: the oscillation after the change decayed
+    and any hand leaning on them lifted.
     """
 
     kind: Literal["pick", "putback"]
@@ -59,6 +61,7 @@ class TruthEvent(_Frozen):
     t_s: float
     label_event_id: int | None = None
     misplaced: bool = False
+    t_settled_s: float | None = None
 
 
 class SkippedLabel(_Frozen):

@@ -95,7 +95,8 @@ def _ring(
     t1: float,
     params: LoadCellParams,
     rng: np.random.Generator,
-) -> None:
+) -> float:
+    """Add the damped oscillation after a change completing at ``t1``; returns its settling time (s)."""
     settle = rng.uniform(*params.ring_settle_s)
     freq = rng.uniform(*params.ring_freq_hz)
     amp = rng.uniform(*params.ring_amp_frac) * abs(delta) * rng.choice([-1.0, 1.0])
@@ -105,6 +106,7 @@ def _ring(
     k0, tt = sig.window(plate, t1, t1 + 2.0 * settle)
     x = tt - t1
     sig.add(plate, k0, amp * np.exp(-4.0 * x / settle) * np.sin(2 * np.pi * freq * x))
+    return float(settle)
 
 
 def _touch(
@@ -133,7 +135,7 @@ def _drift(
 
 def plate_signals(
     initial_g: NDArray[np.float64], timeline: Timeline, params: LoadCellParams, rng: np.random.Generator
-) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+) -> tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.float64]]:
     """Render every plate's reading for the whole recording.
 
     Args:
@@ -143,8 +145,10 @@ def plate_signals(
         rng: random generator (oscillations, fluctuations, drift, noise).
 
     Returns:
-        ``(t_s, mass_g)``: (ticks,) float64 seconds since the recording's start, and
-        (ticks, plates) float32 readings in grams.
+        ``(t_s, mass_g, settled_t_s)``: (ticks,) float64 seconds since the recording's start,
+        (ticks, plates) float32 readings in grams, and (changes,) float64 the time each of
+        ``timeline``'s weight changes has settled (its oscillation decayed to ~2%; ground truth
+        for evaluation, e.g. the live latency benchmark).
     """
     n_ticks = int(np.floor(timeline.duration_s * params.rate_hz)) + 1
     sig = _Signal(n_ticks, np.asarray(initial_g, dtype=np.float64), params.rate_hz)
@@ -159,8 +163,9 @@ def plate_signals(
     for plate, delta, (t0, t1), rest_t0, rest_frac in rows:
         _change(sig, int(plate), float(delta), float(t0), float(t1), float(rest_t0), float(rest_frac), params, rng)
     level = np.cumsum(sig.diff[:n_ticks], axis=0)
-    for plate, delta, (_, t1) in zip(timeline.change_plate, timeline.change_delta_g, timeline.change_t_s, strict=True):
-        _ring(sig, level, int(plate), float(delta), float(t1), params, rng)
+    settled = np.array([t1 + _ring(sig, level, int(plate), float(delta), float(t1), params, rng) for plate, delta, (_, t1)
+                        in zip(timeline.change_plate, timeline.change_delta_g, timeline.change_t_s, strict=True)],
+                       dtype=np.float64).reshape(-1)
     for plate, (t0, t1), mass in zip(timeline.touch_plate, timeline.touch_t_s, timeline.touch_g, strict=True):
         _touch(sig, int(plate), float(t0), float(t1), float(mass), params, rng)
     for plate, k0, values in sig.windows:
@@ -168,7 +173,7 @@ def plate_signals(
     level += _drift(sig.t, level.shape[1], params, rng)
     out = level.astype(np.float32)
     out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(params.noise_sigma_g)
-    return sig.t, out
+    return sig.t, out, settled
 
 
 def plate_samples(store: Store, t_s: NDArray[np.float64], mass_g: NDArray[np.float32]) -> PlateSamples:

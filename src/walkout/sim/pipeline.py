@@ -18,6 +18,7 @@ child, so adding it left the other stages' streams unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from walkout.carts.entry import account_key, issue_entry_token, issue_staff_badg
 from walkout.core.errors import GroundTruthError
 from walkout.core.frames import GateScans
 from walkout.core.store import Store
-from walkout.eval.truth import GroundTruth, TruthShopper
+from walkout.eval.truth import GroundTruth, TruthEvent, TruthShopper
 from walkout.io.accounts import DEMO_STORE_SECRET
 from walkout.io.recording import Recording, RecordingMeta
 from walkout.sim.aifi import aifi_scenarios
@@ -93,6 +94,22 @@ def _gate_scans(timeline: Timeline, scenario: Scenario, start_unix_s: float, par
     return scans, admitted
 
 
+def _settled(timeline: Timeline, store: Store, settled_t_s: np.ndarray) -> tuple[TruthEvent, ...]:
+    """The timeline's events with ``t_settled_s``: the latest settling time of the event's weight
+    changes (same plates, completing at the event's ``t_s``) and end of a hand leaning on them."""
+    index = {pl.id: i for i, pl in enumerate(store.plates)}
+    out = []
+    for ev in timeline.events:
+        plates = [index[p] for p in ev.plates]
+        rows = np.isin(timeline.change_plate, plates) & (timeline.change_t_s[:, 1] == ev.t_s)
+        t = max([ev.t_s, *settled_t_s[rows].tolist()])
+        leans = np.isin(timeline.touch_plate, plates) & (timeline.touch_t_s[:, 0] >= ev.t_start_s) & (
+            timeline.touch_t_s[:, 0] <= ev.t_s)
+        t = max([t, *timeline.touch_t_s[leans, 1].tolist()])
+        out.append(ev.model_copy(update={"t_settled_s": float(t)}))
+    return tuple(out)
+
+
 def _truth(scenario: Scenario, timeline: Timeline, seed: int, admitted: dict[int, str]) -> GroundTruth:
     return GroundTruth(
         recording=scenario.name,
@@ -119,7 +136,9 @@ def simulate_timeline(
     units = stock_units(store, scenario.planogram, params.stock, rng["stock"])
     resolved = resolve_events(store, scenario, units, params.stock, rng["resolve"])
     timeline = schedule(store, scenario, resolved, params, rng["schedule"])
-    t_s, mass_g = plate_signals(plate_loads_g(units, len(store.plates)), timeline, params.load_cell, rng["loadcell"])
+    t_s, mass_g, settled_t_s = plate_signals(plate_loads_g(units, len(store.plates)), timeline, params.load_cell,
+                                             rng["loadcell"])
+    timeline = replace(timeline, events=_settled(timeline, store, settled_t_s))
     people = render_people(timeline, gondola_footprints(store), params.people, rng["people"])
     physiques = draw_physiques(timeline, params.depth, rng["depth"], people.gait_phase_rad)
     depth = SimDepthSource(store, timeline, physiques, params, rng["depth"])

@@ -2,7 +2,8 @@
  * (/ws/me), receipts and disputes. Mobile first; no framework.
  *
  * For the latency benchmark every live cart message rendered is recorded in
- * window.walkoutLatencies as {session_id, event_unix_s, shown_unix_s}, shown_unix_s being the
+ * window.walkoutLatencies as {session_id, event_unix_s, shown_unix_s, cart: {upc: quantity}},
+ * shown_unix_s being the
  * wall clock (Date.now() / 1000) right after the DOM update. Messages the server replays to a
  * page that connects late (sent before the socket opened) are not recorded.
  */
@@ -291,7 +292,9 @@
     const shown = Date.now() / 1000;
     const replayed = m.sent_unix_s && state.helloUnixS && m.sent_unix_s < state.helloUnixS;
     if (!replayed && m.event_unix_s != null) {
-      window.walkoutLatencies.push({ session_id: m.session_id, event_unix_s: m.event_unix_s, shown_unix_s: shown });
+      const cart = {};
+      for (const line of m.cart || []) cart[line.upc] = line.quantity;
+      window.walkoutLatencies.push({ session_id: m.session_id, event_unix_s: m.event_unix_s, shown_unix_s: shown, cart });
     }
   }
 
