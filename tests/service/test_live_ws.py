@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from service_world import FAST_HASH, PASSWORD, fresh_email, settings, signup
 from starlette.websockets import WebSocketDisconnect
 
 from walkout.core.store import Store
@@ -13,8 +14,6 @@ from walkout.engine.db import Database
 from walkout.service import create_app
 from walkout.service.auth import Passwords, create_staff
 from walkout.service.live import LiveBus, make_router
-
-from service_world import FAST_HASH, PASSWORD, fresh_email, settings, signup
 
 
 @pytest.fixture
