@@ -122,17 +122,15 @@ class Engine:
         t0 = time.perf_counter()
         store, p = rec.store, self.params
         grid = to_grid(rec.plates, len(store.plates), rec.meta.plate_rate_hz, rec.meta.duration_s)
+        # live (not final), a plate settles provisionally, sooner (docs/engine.md#live)
+        changes = detect_plate_changes(grid, p.weight, open_end=not final,
+                                       steady=None if steady is None else steady.update(grid.mass_g))
         vision = see_people(rec.depth, store, p.vision) if p.people == "vision" and rec.depth is not None else None
         if vision is not None:  # the linker joins fragments; vision heights are measured, so they weigh more
             people = resolve_tangles(link_people(vision.observations, replace(p.linker, height_weight=p.vision_height_weight)),
                                      p.reid)
         else:
             people = resolve_tangles(link_people(rec.people, p.linker), p.reid)
-        if final:
-            changes = detect_plate_changes(grid, p.weight)
-        else:  # live: a plate settles provisionally, sooner (docs/engine.md#live)
-            changes = detect_plate_changes(grid, p.weight, open_end=True,
-                                           steady=None if steady is None else steady.update(grid.mass_g))
         events = build_shelf_events(changes, grid, store, people, p.shelf)
         crossings = detect_crossings(people, store.gates)
         t_perception = time.perf_counter() - t0

@@ -31,12 +31,12 @@ class EngineParams:
         continuation_s: a change no product explains waits for a continuation (same shelf, same
             direction, neighbouring plates) starting within this many seconds, and is decided
             together with it (an item rested on the plate, then lifted).
-        live_min_confidence: live, an event on a provisionally settled plate is decided only if
-            its decision (product and shopper) is at least this likely; otherwise it waits until the plate has settled by
-            the full test (``WeightParams.min_steady``).
         split_min_p: several units of one product taken in one event are shared between the two
             most likely shoppers when the second is at least this likely, or when the first unit
             left at least ``split_gap_s`` before the last and another shopper's hand was there.
+        live_min_confidence: live, an event on a provisionally settled plate is decided only if
+            its decision (product and shopper) is at least this likely; otherwise it waits until
+            the plate has settled by the full test (``WeightParams.min_steady``).
     """
 
     people: Literal["vision", "tracker"] = "tracker"
@@ -53,5 +53,5 @@ class EngineParams:
     adopt_max_height_m: float = 0.12
     continuation_s: float = 8.0
     split_min_p: float = 0.3
-    live_min_confidence: float = 0.9
     split_gap_s: float = 1.0
+    live_min_confidence: float = 0.9

@@ -3,9 +3,9 @@
  *
  * For the latency benchmark every live cart message rendered is recorded in
  * window.walkoutLatencies as {session_id, event_unix_s, shown_unix_s, cart: {upc: quantity}},
- * shown_unix_s being the
- * wall clock (Date.now() / 1000) right after the DOM update. Messages the server replays to a
- * page that connects late (sent before the socket opened) are not recorded.
+ * shown_unix_s being the wall clock (Date.now() / 1000) right after the DOM update. Messages
+ * the server replays to a page that connects late (sent before the socket opened) are not
+ * recorded.
  */
 (function () {
   "use strict";
