@@ -154,7 +154,13 @@ class ShopperParams:
         stand_off_m: a shopper stands this far in front of the shelf front edge.
         stand_lateral_m: and this far (at most) sideways of the plate.
         personal_space_m: nobody stands closer than this to another shopper who is standing at a
-            shelf; a shopper whose spot is taken stands beside them.
+            shelf; a shopper whose spot is taken stands beside them (up to two ``side_step_m``
+            sideways) or waits until it is free.
+        side_step_m: how far a shopper steps sideways along the shelf when their spot is taken.
+        pass_clear_m: a walker passes nobody closer than this (centre to centre); the closest
+            approach is bent aside when the routes the scheduler planned would come closer.
+        avoid_slack_s: a walker steps around every shopper who stands at a shelf at any time
+            from the start of the walk to this long after its planned arrival.
         pause_s: pause between arriving at a shelf and reaching.
         first_appear_s: when the first shopper appears outside the entry gate.
         stagger_s: delay between consecutive shoppers' appearances (AiFi replays).
@@ -189,6 +195,9 @@ class ShopperParams:
     stand_off_m: Range = (0.35, 0.5)
     stand_lateral_m: float = 0.1
     personal_space_m: float = 0.55
+    side_step_m: float = 0.2
+    pass_clear_m: float = 0.5
+    avoid_slack_s: float = 1.0
     pause_s: Range = (0.5, 3.0)
     first_appear_s: Range = (0.3, 1.0)
     stagger_s: Range = (0.5, 3.0)

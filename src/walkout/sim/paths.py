@@ -6,6 +6,10 @@ footprint; otherwise it is the shortest path through the visibility graph of the
 rectangles' corners (Lozano-Pérez & Wesley 1979, "An algorithm for planning collision-free paths
 among polyhedral obstacles"). Start or goal points inside an inflated footprint (a shopper
 standing close to a shelf) ignore that footprint.
+
+People standing on the floor are obstacles too when the caller names them (``avoid_xy``): each is
+a square of half-size ``person_m`` (plus the margin), so a walker passes a shopper standing at a
+shelf behind their back instead of walking through them, as people do.
 """
 
 from __future__ import annotations
@@ -89,55 +93,106 @@ class PathPlanner:
     Args:
         store: the store (gondola footprints and floor extent).
         margin_m: clearance kept from every footprint.
+        person_m: half-size of the square a standing person occupies (``path(avoid_xy=...)``);
+            with the margin a walker passes at least ``person_m + margin_m`` from their centre.
     """
 
-    def __init__(self, store: Store, margin_m: float = 0.25) -> None:
+    def __init__(self, store: Store, margin_m: float = 0.25, person_m: float = 0.25) -> None:
         self.footprints = gondola_footprints(store)
         self.margin = margin_m
-        x0, y0, x1, y1 = store.floor_ltrb_m
+        self.person_m = person_m
+        self.floor = store.floor_ltrb_m
+        self.nodes = self._corners(self.footprints, self.footprints)
+        self._vis = self._visibility(self.nodes, self.footprints)
+
+    def _corners(self, of: tuple[Footprint, ...], obstacles: tuple[Footprint, ...]) -> NDArray[np.float64]:
+        """Corners (n, 2) of the inflated footprints ``of`` that lie on the floor, outside every obstacle."""
+        x0, y0, x1, y1 = self.floor
         nodes = []
-        for fp in self.footprints:
+        for fp in of:
             bx0, by0, bx1, by1 = fp.box
-            m = margin_m + 0.02
+            m = self.margin + 0.02
             for lx, ly in ((bx0 - m, by0 - m), (bx1 + m, by0 - m), (bx0 - m, by1 + m), (bx1 + m, by1 + m)):
                 w = fp.rot @ np.array([lx, ly]) + fp.origin
-                if x0 <= w[0] <= x1 and y0 <= w[1] <= y1 and not self._inside_any(w):
+                if x0 <= w[0] <= x1 and y0 <= w[1] <= y1 and not self._inside_any(w, obstacles):
                     nodes.append(w)
-        self.nodes = np.array(nodes).reshape(-1, 2)
-        n = len(self.nodes)
-        self._vis = np.zeros((n, n), dtype=bool)
+        return np.array(nodes).reshape(-1, 2)
+
+    def _visibility(self, nodes: NDArray[np.float64], obstacles: tuple[Footprint, ...]) -> NDArray[np.bool_]:
+        n = len(nodes)
+        vis = np.zeros((n, n), dtype=bool)
         for i in range(n):
             for j in range(i + 1, n):
-                self._vis[i, j] = self._vis[j, i] = self.clear(self.nodes[i], self.nodes[j])
+                vis[i, j] = vis[j, i] = self._clear(nodes[i], nodes[j], obstacles)
+        return vis
 
     def _inflated(self, fp: Footprint) -> tuple[float, float, float, float]:
         m = self.margin
         return (fp.box[0] - m, fp.box[1] - m, fp.box[2] + m, fp.box[3] + m)
 
-    def _inside_any(self, xy: NDArray[np.float64]) -> bool:
-        return any(float(fp.distance(xy)) < self.margin for fp in self.footprints)
+    def _inside_any(self, xy: NDArray[np.float64], obstacles: tuple[Footprint, ...]) -> bool:
+        return any(float(fp.distance(xy)) < self.margin for fp in obstacles)
 
-    def clear(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
-        """True if the segment a-b (world xy) keeps the margin from every footprint.
-
-        Footprints whose inflated box contains a or b are ignored (standing close to a shelf).
-        """
-        for fp in self.footprints:
+    def _clear(self, a: NDArray[np.float64], b: NDArray[np.float64], obstacles: tuple[Footprint, ...]) -> bool:
+        for fp in obstacles:
             if float(fp.distance(a)) < self.margin or float(fp.distance(b)) < self.margin:
                 continue
             if _segment_hits_box(fp.to_local(a), fp.to_local(b), self._inflated(fp)):
                 return False
         return True
 
-    def path(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Waypoints (m, 2) from a to b inclusive (world xy, metres); straight if possible."""
+    def clear(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
+        """True if the segment a-b (world xy) keeps the margin from every footprint.
+
+        Footprints whose inflated box contains a or b are ignored (standing close to a shelf).
+        """
+        return self._clear(a, b, self.footprints)
+
+    def _people(self, avoid_xy: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]
+                ) -> tuple[Footprint, ...]:
+        """Person squares, each shrunk so that it leaves the start and the goal outside (a walker
+        setting off next to somebody steps away from them as far as it can)."""
+        out = []
+        for xy in avoid_xy:
+            near = min(float(np.max(np.abs(a - xy))), float(np.max(np.abs(b - xy))))
+            r = min(self.person_m, near - self.margin - 0.03)
+            if r >= 0.03:
+                out.append(Footprint(rot=np.eye(2), origin=np.asarray(xy, float).copy(), box=(-r, -r, r, r)))
+        return tuple(out)
+
+    def path(
+        self, a: NDArray[np.float64], b: NDArray[np.float64], avoid_xy: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
+        """Waypoints (m, 2) from a to b inclusive (world xy, metres); straight if possible.
+
+        Args:
+            a: start (2,), world xy, metres.
+            b: goal (2,).
+            avoid_xy: (k, 2) floor positions of people standing still to walk around (a person
+                close to the start or the goal gets a smaller square, so that the walker can set
+                off or arrive next to them).
+        """
         a, b = np.asarray(a, float), np.asarray(b, float)
-        if self.clear(a, b) or len(self.nodes) == 0:
+        route = self._route(a, b, self.nodes, self._vis, self.footprints)
+        if avoid_xy is None or len(avoid_xy) == 0:
+            return route
+        people = self._people(np.asarray(avoid_xy, float).reshape(-1, 2), a, b)
+        if all(self._clear(p, q, people) for p, q in zip(route[:-1], route[1:], strict=True)):
+            return route
+        obstacles = self.footprints + people
+        nodes = np.vstack([self.nodes[[not self._inside_any(w, people) for w in self.nodes]],
+                           self._corners(people, obstacles)])
+        return self._route(a, b, nodes, self._visibility(nodes, obstacles), obstacles)
+
+    def _route(self, a: NDArray[np.float64], b: NDArray[np.float64], nodes: NDArray[np.float64],
+               vis: NDArray[np.bool_], obstacles: tuple[Footprint, ...]) -> NDArray[np.float64]:
+        """Dijkstra over the visibility graph ``nodes``/``vis`` plus a and b."""
+        if self._clear(a, b, obstacles) or len(nodes) == 0:
             return np.vstack([a, b])
-        n = len(self.nodes)
-        pts = np.vstack([self.nodes, a, b])
-        vis_a = np.array([self.clear(a, p) for p in self.nodes] + [False, self.clear(a, b)])
-        vis_b = np.array([self.clear(p, b) for p in self.nodes] + [self.clear(a, b), False])
+        n = len(nodes)
+        pts = np.vstack([nodes, a, b])
+        vis_a = np.array([self._clear(a, p, obstacles) for p in nodes] + [False, False])
+        vis_b = np.array([self._clear(p, b, obstacles) for p in nodes] + [False, False])
         dist = np.full(n + 2, np.inf)
         prev = np.full(n + 2, -1)
         dist[n] = 0.0
@@ -146,7 +201,7 @@ class PathPlanner:
             d, i = heapq.heappop(heap)
             if d > dist[i] or i == n + 1:
                 continue
-            nbrs = np.flatnonzero(vis_a) if i == n else np.r_[np.flatnonzero(self._vis[i]), [n + 1] if vis_b[i] else []]
+            nbrs = np.flatnonzero(vis_a) if i == n else np.r_[np.flatnonzero(vis[i]), [n + 1] if vis_b[i] else []]
             for j in nbrs.astype(int):
                 nd = d + float(np.hypot(*(pts[j] - pts[i])))
                 if nd < dist[j]:

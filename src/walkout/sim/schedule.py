@@ -12,6 +12,7 @@ product (by any shopper) has finished, so those events keep their label order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -183,6 +184,155 @@ class _Track:
             self.t = until
 
 
+Seg = tuple[float, float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
+def _where(segs: list[Seg], t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Positions (n, 2) on a segment list at times t (n,); NaN before the first or after the last."""
+    t0 = np.array([x[0] for x in segs])
+    t1 = np.array([x[1] for x in segs])
+    p0 = np.array([x[2] for x in segs]).reshape(-1, 2)
+    p1 = np.array([x[3] for x in segs]).reshape(-1, 2)
+    k = np.clip(np.searchsorted(t1, t, side="left"), 0, len(segs) - 1)
+    f = np.clip((t - t0[k]) / np.maximum(t1[k] - t0[k], 1e-9), 0.0, 1.0)[:, None]
+    out = p0[k] + f * (p1[k] - p0[k])
+    out[(t < t0[0]) | (t > t1[-1])] = np.nan
+    return out
+
+
+def _moving(seg: Seg) -> bool:
+    return bool(np.hypot(*(seg[3] - seg[2])) > 1e-9)
+
+
+def _length(path: NDArray[np.float64]) -> float:
+    return float(np.sum(np.hypot(*np.diff(path, axis=0).T)))
+
+
+def keep_apart(
+    tracks: list[_Track],
+    planner: PathPlanner,
+    busy: list[list[tuple[float, float]]],
+    clear_m: float,
+    max_speed_mps: float,
+    rounds: int = 4,
+) -> int:
+    """Re-route walks that would pass closer than ``clear_m`` to another shopper.
+
+    The scheduler places shoppers one event at a time and routes each walk around the people it
+    knows to stand at a shelf then (:meth:`_Scheduler.route`), but a shopper placed later may
+    step into a walk planned earlier, and two walkers may meet. This pass looks at every walk
+    (a run of moving segments between two stops) against everybody's final paths; a walk that
+    comes closer than ``clear_m`` to somebody is re-planned around where they were at the closest
+    approach (:meth:`PathPlanner.path` with ``avoid_xy``). The longer walk keeps the walker's pace
+    and takes its extra time from the stops around it: the walker arrives a little later (the
+    pause before reaching shrinks) or sets off a little sooner, never while a hand is out or a
+    token is scanned (``busy``), and up to ``max_speed_mps`` faster when the stops are too short.
+    A walk that cannot be fixed that way is left as it is. Deterministic (no random draws).
+
+    Args:
+        tracks: every shopper's path (modified in place).
+        planner: the store's path planner.
+        busy: per shopper, (t0, t1) intervals in which they must stand still where they stand
+            (reaches, scans), and (t, t) moments they must keep (gate crossings).
+        clear_m: smallest centre-to-centre distance at which people pass each other, metres.
+        max_speed_mps: fastest walking speed allowed for a re-routed walk.
+        rounds: passes over all walks (a re-routed walk can meet somebody else).
+
+    Returns:
+        The number of walks re-routed.
+    """
+    fixed = 0
+    for _ in range(rounds):
+        changed = False
+        for i, tr in enumerate(tracks):
+            segs, out, k = tr.segs, [], 0
+            while k < len(segs):
+                if not _moving(segs[k]):
+                    out.append(segs[k])
+                    k += 1
+                    continue
+                k1 = k  # the walk runs on to the next stop or the next moment it must keep (a gate line)
+                while k1 + 1 < len(segs) and _moving(segs[k1 + 1]) and not any(
+                        b0 <= segs[k1][1] <= b1 for b0, b1 in busy[i]):
+                    k1 += 1
+                prev = out[-1] if out and not _moving(out[-1]) else None
+                after = segs[k1 + 1] if k1 + 1 < len(segs) and not _moving(segs[k1 + 1]) else None
+                rerouted = _reroute(i, segs[k:k1 + 1], prev, after, tracks, planner, busy[i], clear_m, max_speed_mps)
+                if rerouted is None:
+                    out.extend(segs[k:k1 + 1])
+                    k = k1 + 1
+                    continue
+                if prev is not None:
+                    out.pop()
+                out.extend(rerouted)
+                k = k1 + 2 if after is not None else k1 + 1
+                fixed += 1
+                changed = True
+            tr.segs = out
+        if not changed:
+            break
+    return fixed
+
+
+def _reroute(
+    i: int,
+    walk: list[Seg],
+    prev: Seg | None,
+    after: Seg | None,
+    tracks: list[_Track],
+    planner: PathPlanner,
+    busy: list[tuple[float, float]],
+    clear_m: float,
+    max_speed_mps: float,
+) -> list[Seg] | None:
+    """``prev`` + ``walk`` + ``after`` re-planned around the people the walk comes too close to, or
+    None when the walk keeps its distance or cannot be fixed (see :func:`keep_apart`)."""
+    ta, tb = walk[0][0], walk[-1][1]
+    if any(b0 < tb and b1 > ta for b0, b1 in busy):
+        return None
+    ts = np.append(np.arange(ta, tb, 1.0 / 15.0), tb)
+    own = _where(walk, ts)
+    avoid = []
+    for j, other in enumerate(tracks):
+        if j == i or not other.segs:
+            continue
+        q = _where(other.segs, ts)
+        d = np.hypot(*(own - q).T)
+        d[np.isnan(d)] = np.inf
+        m = int(np.argmin(d))
+        if d[m] < clear_m:
+            avoid.append(q[m])
+    if not avoid:
+        return None
+    a, b = walk[0][2], walk[-1][3]
+    path = planner.path(a, b, np.array(avoid))
+    old_len = sum(float(np.hypot(*(s[3] - s[2]))) for s in walk)
+    new_len = _length(path)
+    if new_len <= old_len + 1e-6:
+        return None
+    pace = old_len / (tb - ta)
+    limit_after = min([after[1] if after is not None else tb] + [b0 for b0, _ in busy if b0 >= tb]) - 0.1
+    limit_before = max([prev[0] if prev is not None else ta] + [b1 for _, b1 in busy if b1 <= ta]) + 0.1
+    room_after, room_before = max(limit_after - tb, 0.0), max(ta - limit_before, 0.0)
+    duration = min(new_len / pace, (tb - ta) + room_after + room_before)
+    if new_len / duration > max(max_speed_mps, pace):
+        return None
+    extra = duration - (tb - ta)
+    later = min(extra, room_after)
+    ta2, tb2 = ta - (extra - later), tb + later
+    out: list[Seg] = []
+    if prev is not None and ta2 - prev[0] > 1e-9:
+        out.append((prev[0], ta2, prev[2], prev[3], prev[4]))
+    cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+    times = ta2 + (tb2 - ta2) * cum / cum[-1]
+    for p0, p1, t0, t1 in zip(path[:-1], path[1:], times[:-1], times[1:], strict=True):
+        if t1 - t0 > 1e-9:
+            out.append((float(t0), float(t1), p0.copy(), p1.copy(), (p1 - p0) / float(np.hypot(*(p1 - p0)))))
+    if after is not None and after[1] - tb2 > 1e-9:
+        out.append((tb2, after[1], after[2], after[3], after[4]))
+    return out
+
+
 def _gate(store: Store, kind: str) -> Gate:
     for g in store.gates:
         if g.kind == kind:
@@ -251,7 +401,7 @@ class _Scheduler:
         n = n / np.linalg.norm(n)
         tr = self.tracks[i]
         p = a + self.u((0.15, 0.85)) * (b - a)
-        tr.go(self.planner.path(tr.pos, p + 0.35 * n)[1:], self.rng)
+        tr.go(self.route(i, p + 0.35 * n)[1:], self.rng)
         tr.go(np.array([p]), self.rng)
         exit_t = tr.t
         tr.go(np.array([p - 0.3 * n]), self.rng)
@@ -265,7 +415,7 @@ class _Scheduler:
         n = n / np.linalg.norm(n)
         tr = self.tracks[i]
         p = a + self.u((0.3, 0.7)) * (b - a) + 0.45 * n
-        tr.go(self.planner.path(tr.pos, p)[1:], self.rng)
+        tr.go(self.route(i, p)[1:], self.rng)
         scan = tr.t + self.u(self.p.scan_fumble_s)
         busy = sorted((g["appear"] - 1.0, g["entry"] + 1.5) for j, g in enumerate(self.gate_times) if j != i)
         for t0, t1 in busy:  # wait until nobody queues at the scanner outside
@@ -295,27 +445,58 @@ class _Scheduler:
         return front + out * self.u(self.p.stand_off_m) + lat * lateral
 
     def free_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], t0: float, t1: float
-                  ) -> NDArray[np.float64]:
-        """``stand``, moved sideways along the shelf until no other shopper stands within
-        ``personal_space_m`` of it between t0 and t1 (people do not stand inside each other)."""
-        gap = self.p.personal_space_m
-        for _ in range(4):
-            busy = [xy for j, xy, a, b in self.spots if j != i and a < t1 and b > t0 and np.hypot(*(xy - stand)) < gap]
-            if not busy:
-                break
-            side = np.sign(float(np.dot(stand - busy[0], lat))) or 1.0
-            stand = stand + (side * gap * 1.05 - float(np.dot(stand - busy[0], lat))) * lat
-        return stand
+                  ) -> tuple[NDArray[np.float64], float]:
+        """A spot near ``stand`` where no other shopper stands within ``personal_space_m`` between
+        t0 and t1 (people do not stand inside each other), and the time to set off for it.
+
+        Tries ``stand`` and spots up to ``side_step_m`` sideways along the shelf (nearest first;
+        the arm still reaches the plate); when all are taken the shopper waits where they are
+        until the first of them frees up, and tries again (at most 3 times, then takes the least
+        crowded).
+        """
+        gap, step = self.p.personal_space_m, self.p.side_step_m
+        offsets = sorted({0.0, step, -step, 2 * step, -2 * step}, key=lambda x: (abs(x), x))
+        cands = [stand + o * lat for o in offsets]
+        cands = [c for c in cands if not self.planner._inside_any(c, self.planner.footprints)] or [stand]
+        start = t0
+        for _ in range(3):
+            others = self.standing(i, start, t1 + (start - t0))
+            blocked = [[(xy, end) for xy, end in others if np.hypot(*(xy - c)) < gap] for c in cands]
+            for c, b in zip(cands, blocked, strict=True):
+                if not b:
+                    return c, start
+            start = max(start, min(max(end for _, end in b) for b in blocked))
+        return max(cands, key=lambda c: min(np.hypot(*(xy - c)) for xy, _ in others)), start
 
     def walk_to_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], dwell_s: float) -> float:
         """Walk shopper i to a free spot near ``stand``; returns the arrival time."""
         tr = self.tracks[i]
         path = self.planner.path(tr.pos, stand)
-        eta = tr.t + float(np.sum(np.hypot(*np.diff(path, axis=0).T))) / tr.speed if len(path) > 1 else tr.t
-        spot = self.free_spot(i, stand, lat, tr.t, eta + dwell_s)
-        if spot is not stand:
-            path = self.planner.path(tr.pos, spot)
-        return tr.go(path[1:], self.rng)
+        spot, start = self.free_spot(i, stand, lat, tr.t, self._eta(tr, path) + dwell_s)
+        tr.stay(start)
+        return tr.go(self.route(i, spot)[1:], self.rng)
+
+    @staticmethod
+    def _eta(tr: _Track, path: NDArray[np.float64]) -> float:
+        return tr.t + float(np.sum(np.hypot(*np.diff(path, axis=0).T))) / tr.speed if len(path) > 1 else tr.t
+
+    def route(self, i: int, goal: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Shopper i's walking path from where they are to ``goal``, around the gondolas and around
+        every other shopper standing at a shelf while i walks (people do not walk through people)."""
+        tr = self.tracks[i]
+        path = self.planner.path(tr.pos, goal)
+        standing = [xy for xy, _ in self.standing(i, tr.t, self._eta(tr, path) + self.p.avoid_slack_s)]
+        return self.planner.path(tr.pos, goal, np.array(standing)) if standing else path
+
+    def standing(self, i: int, t0: float, t1: float) -> list[tuple[NDArray[np.float64], float]]:
+        """Where other shoppers stand at some time between t0 and t1, and until when: at a shelf
+        (spots placed so far), or where a shopper not placed that far yet waits for their next
+        event (they stay there at least until the scheduler moves them on)."""
+        out = [(xy, b) for j, xy, a, b in self.spots if j != i and a < t1 and b > t0]
+        for j, tr in enumerate(self.tracks):
+            if j != i and tr.t < t1 and "exit" not in self.gate_times[j] and tr.segs:
+                out.append((tr.pos.copy(), max(tr.t, t0)))
+        return out
 
     def event(self, ev: ResolvedEvent) -> None:
         plates = sorted({p for a in ev.actions for p in a.plate_idx})
@@ -389,6 +570,19 @@ class _Scheduler:
         )
         return (t_go, contact, release, back)
 
+    def busy(self) -> list[list[tuple[float, float]]]:
+        """Per shopper, when they must stay where they stand: reaches, scans, gate crossings."""
+        out: list[list[tuple[float, float]]] = [[] for _ in self.tracks]
+        for shopper, _, _, (t_go, _, _, back) in self.reaches:
+            out[shopper].append((float(t_go), float(back)))
+        for sc in self.scans:
+            out[sc.shopper].append((sc.t_s - 0.5, sc.t_s + 0.5))
+        for k, g in enumerate(self.gate_times):
+            for key in ("entry", "exit"):
+                if key in g:
+                    out[k].append((g[key], g[key]))
+        return out
+
     # ---- result
     def timeline(self, min_duration_s: float) -> Timeline:
         shoppers = []
@@ -436,6 +630,25 @@ class _Scheduler:
         )
 
 
+def _time_order(resolved: tuple[ResolvedEvent, ...], s: _Scheduler) -> Iterator[int]:
+    """Indices of ``resolved`` in the order the scheduler should place them: always the event of
+    the shopper who is furthest behind in time (so whoever walks knows who already stands where),
+    each shopper's events in their own order, and two events that move the same unit in the
+    scenario's order (what the stock replay assumed: a unit is put back before somebody picks it
+    up again). Other events may swap; on one shelf or product they still take turns
+    (:meth:`_Scheduler.event`)."""
+    resources = [{u for a in ev.actions for u in a.units} for ev in resolved]
+    pending = list(range(len(resolved)))
+    while pending:
+        first: dict[int, int] = {}
+        for k in pending:
+            first.setdefault(resolved[k].shopper, k)
+        ready = [k for k in first.values() if not any(m < k and resources[m] & resources[k] for m in pending)]
+        k = min(ready, key=lambda k: (s.tracks[resolved[k].shopper].t, k))
+        pending.remove(k)
+        yield k
+
+
 def schedule(
     store: Store, scenario: Scenario, resolved: tuple[ResolvedEvent, ...], params: SimParams, rng: np.random.Generator
 ) -> Timeline:
@@ -459,8 +672,8 @@ def schedule(
     for i, sh in enumerate(scenario.shoppers):
         if sh.rescan == "empty":
             s.rescan(i)
-    for ev in resolved:
-        s.event(ev)
+    for k in _time_order(resolved, s):
+        s.event(resolved[k])
     has_events = {ev.shopper for ev in resolved}
     for i, sh in enumerate(scenario.shoppers):
         if i not in has_events and sh.rescan != "empty":
@@ -468,4 +681,5 @@ def schedule(
         if sh.rescan == "with_items":
             s.rescan(i)
         s.exit_one(i)
+    keep_apart(s.tracks, s.planner, s.busy(), params.shopper.pass_clear_m, params.shopper.speed_mps[1])
     return s.timeline(scenario.min_duration_s)
