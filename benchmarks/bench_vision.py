@@ -32,12 +32,12 @@ from _common import console, print_machine, progress, write_result
 from rich.table import Table
 
 from walkout.core.frames import DepthFrames
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.engine.params import EngineParams
 from walkout.eval import score_recording
 from walkout.eval.people import score_vision
 from walkout.io import load_embedded_store
-from walkout.io.accounts import demo_accounts
 from walkout.perception.people.vision import see_people
 from walkout.sim import random_scenario, simulate
 from walkout.sim.depth import SimDepthSource
@@ -94,8 +94,7 @@ def run_seed(seed: int, shoppers: int, duration_s: float, engine: bool) -> dict[
         "vision_stats": vision.stats,
     }
     if engine:
-        accounts = {a.token: a.account_id for a in demo_accounts()}
-        result = Engine(accounts, params=EngineParams(people="vision")).run(rec)
+        result = Engine(demo_entry_desk(), params=EngineParams(people="vision")).run(rec)
         s = score_recording(truth, result, store)
         row["receipts"] = {"f1": s.f1, "precision": s.precision, "recall": s.recall, "tp": s.tp, "fp": s.fp,
                            "fn": s.fn}

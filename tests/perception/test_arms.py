@@ -79,3 +79,40 @@ def test_left_and_right_are_named_as_the_shopper_facing_the_shelf_sees_them():
     hands, kp = trace_arms(pts, np.zeros(2), 1.75, fronts=FRONTS)
     assert np.isnan(hands[0]).all() and np.isfinite(hands[1]).all()
     assert kp[KEYPOINTS.index("right_shoulder"), 0] > 0
+
+
+def test_a_hand_inside_a_shelf_follows_the_forearm_down():
+    rng = np.random.default_rng(6)
+    end = np.array([0.0, 0.74, 0.80])  # a steep reach down to a low shelf, last seen at the front
+    pts = np.vstack([_body(rng), _arm(np.array([0.19, 0.1, 1.42]), end, rng)])
+    p = ArmParams()
+    hand = trace_arms(pts, np.zeros(2), 1.75, p, fronts=FRONTS)[0]
+    hand = hand[np.isfinite(hand[:, 0])][0]
+    slope = (0.80 - 1.42) / (0.74 - 0.1)
+    assert hand[2] < 0.80 - 0.02  # lower than where the arm was last seen
+    assert abs(hand[2] - (0.80 + slope * p.inside_m)) < 0.05  # about on the forearm's line
+
+
+def test_a_hand_inside_a_shelf_is_just_above_the_board_of_its_opening():
+    rng = np.random.default_rng(7)
+    fronts = np.repeat(FRONTS, 3, axis=0)  # three boards behind one front
+    boards = np.array([0.55, 0.81, 1.09])
+    p = ArmParams()
+    down = np.vstack([_body(rng), _arm(np.array([0.19, 0.1, 1.42]), np.array([0.0, 0.74, 0.90]), rng)])
+    hand = trace_arms(down, np.zeros(2), 1.75, p, fronts, boards)[0]
+    assert abs(hand[np.isfinite(hand[:, 0])][0][2] - (0.81 + p.hand_above_board_m)) < 1e-6
+    level = np.vstack([_body(rng), _arm(np.array([0.19, 0.1, 1.10]), np.array([0.0, 0.74, 1.12]), rng)])
+    hand = trace_arms(level, np.zeros(2), 1.75, p, fronts, boards)[0]
+    assert abs(hand[np.isfinite(hand[:, 0])][0][2] - (1.09 + p.hand_above_board_m)) < 1e-6
+
+
+def test_no_hands_are_reported_while_the_track_walks():
+    from walkout.perception.people.vision import VisionParams, _walking
+
+    t = np.tile(np.arange(30) / 15.0, 2)
+    tid = np.repeat([1, 2], 30)
+    xy = np.zeros((60, 2), np.float32)
+    xy[:30, 0] = np.arange(30) / 15.0 * 1.0  # track 1 walks at 1 m/s
+    xy[30:, 0] = 2.0 + 0.005 * np.sin(np.arange(30))  # track 2 stands (sways a few mm)
+    walking = _walking(t, tid, xy, VisionParams(), 15.0)
+    assert walking[:30].all() and not walking[30:].any()

@@ -109,6 +109,20 @@ def test_single_noise_detection_never_becomes_a_track():
     assert linker.result()[0] == {}
 
 
+def test_a_second_detection_next_to_a_tracked_person_does_not_take_over_their_track():
+    n = 40  # a shopper standing at a shelf; from frame 10 an arm raised high gives a 2nd detection
+    linker = Linker(15.0)
+    body, arm = np.array([2.0, -0.3]), np.array([2.05, -0.1])
+    for f in range(n):
+        xy = [body] if f < 10 else [body + np.array([0.01 * (f % 2), 0.0]), arm]
+        rows = np.arange(2 * f, 2 * f + len(xy), dtype=np.int64)
+        linker.step(f, FrameDetections(np.array(xy), np.ones(len(xy), bool), [Appearance(1.7, 0.2, RED)] * len(xy),
+                                       rows))
+    assigned, _ = linker.result()
+    assert set(assigned.values()) == {1}  # no second id
+    assert all(assigned.get(2 * f) == 1 for f in range(n))  # the person keeps their id throughout
+
+
 @pytest.mark.parametrize(("a", "b", "close"), [
     (Appearance(1.8, 0.2, RED), Appearance(1.8, 0.2, RED), True),
     (Appearance(1.8, 0.2, RED), Appearance(1.6, 0.2, RED), False),

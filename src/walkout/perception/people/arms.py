@@ -42,13 +42,19 @@ class ArmParams:
         forward_m: near a shelf, arm points lie at least this far in front of the body axis,
             toward the nearest shelf front.
         shelf_near_m: a shelf front within this distance of the body axis counts as near.
-        front_tol_m, inside_m: a hand ending this close to the shelf front is inside it by this.
+        front_tol_m, inside_m: a hand ending this close to the shelf front is inside it by this
+            (horizontally; it rises or falls with the forearm's slope).
         arm_z: (low, high) fraction of the head-top height where arms are looked for.
         min_points: an arm needs at least this many points.
         split_deg: a gap in bearing larger than this separates two arms.
         hand_depth_m: the hand is the mean of the points this close to the farthest one.
         shoulder_drop: shoulders are this fraction of the height below the head top.
         shoulder_half_m: half the shoulder width.
+        forearm_m, min_span_m, max_slope: the forearm's slope is fitted to the arm points within
+            ``forearm_m`` of the tip when they span at least ``min_span_m``, and clipped.
+        down_slope, hand_above_board_m: a hand inside a shelf is this high above the board of
+            the opening it went into (when the boards are known); an arm falling more steeply
+            than ``down_slope`` went into the opening below where it was last seen.
     """
 
     forward_m: float = 0.30
@@ -61,6 +67,11 @@ class ArmParams:
     hand_depth_m: float = 0.06
     shoulder_drop: float = 0.18
     shoulder_half_m: float = 0.19
+    forearm_m: float = 0.2
+    min_span_m: float = 0.08
+    max_slope: float = 3.0
+    down_slope: float = 0.3
+    hand_above_board_m: float = 0.04
 
 
 def shelf_fronts(store: Store) -> NDArray[np.float64]:
@@ -76,10 +87,20 @@ def shelf_fronts(store: Store) -> NDArray[np.float64]:
     return np.array(segs, dtype=np.float64).reshape(-1, 2, 2)
 
 
+def shelf_boards_z(store: Store) -> NDArray[np.float64]:
+    """(m,) float64 height of every shelf's board (metres), in :func:`shelf_fronts` order."""
+    z = []
+    for g in store.gondolas:
+        for sh in store.shelves:
+            if sh.gondola == g.id:
+                z.append(float(store.world_from_shelf(g.id, sh.index)[2, 3]))
+    return np.array(z, dtype=np.float64)
+
+
 def toward_shelf(axis_xy: NDArray[np.float64], fronts: NDArray[np.float64], near_m: float
-                 ) -> tuple[NDArray[np.float64], float] | None:
-    """(unit floor direction, distance in m) from a body axis to the nearest shelf front within
-    ``near_m``, or None."""
+                 ) -> tuple[NDArray[np.float64], float, int] | None:
+    """(unit floor direction, distance in m, index) from a body axis to the nearest shelf front
+    within ``near_m``, or None."""
     if len(fronts) == 0:
         return None
     a, b = fronts[:, 0], fronts[:, 1]
@@ -90,7 +111,7 @@ def toward_shelf(axis_xy: NDArray[np.float64], fronts: NDArray[np.float64], near
     k = int(np.argmin(d))
     if d[k] > near_m or d[k] < 1e-6:
         return None
-    return (closest[k] - axis_xy) / d[k], float(d[k])
+    return (closest[k] - axis_xy) / d[k], float(d[k]), k
 
 
 def _arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], params: ArmParams,
@@ -123,8 +144,32 @@ def _arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], params: ArmPar
     return groups[:2]
 
 
+def _slope(along: NDArray[np.float64], z: NDArray[np.float32], params: ArmParams) -> float:
+    """Rise of the forearm per metre of reach (least squares of z over the reach distance of the
+    arm points within ``forearm_m`` of the tip; 0 when they do not span ``min_span_m``)."""
+    fore = along > along.max() - params.forearm_m
+    a, zz = along[fore], z[fore].astype(np.float64)
+    if fore.sum() < params.min_points or float(a.max() - a.min()) < params.min_span_m:
+        return 0.0
+    a = a - a.mean()
+    return float(np.clip(np.sum(a * (zz - zz.mean())) / np.sum(a * a), -params.max_slope, params.max_slope))
+
+
+def _onto_board(seen_z: float, est_z: float, slope: float, boards: NDArray[np.float64], params: ArmParams) -> float:
+    """Height of a hand inside a shelf: ``hand_above_board_m`` above the board of the opening it
+    went into. An arm reaching down went in above the highest board below where it was last
+    seen; otherwise the board nearest the extrapolated hand."""
+    below = boards[boards <= seen_z]
+    if slope < -params.down_slope and len(below):
+        board = float(below[-1])
+    else:
+        board = float(boards[int(np.argmin(np.abs(boards - est_z)))])
+    return board + params.hand_above_board_m
+
+
 def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: float,
                params: ArmParams = ArmParams(), fronts: NDArray[np.float64] | None = None,
+               boards_z: NDArray[np.float64] | None = None,
                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Hands and stick figure of one person in one frame.
 
@@ -134,6 +179,8 @@ def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: fl
         top_m: head-top height.
         params: tracer parameters.
         fronts: (m, 2, 2) shelf front edges from :func:`shelf_fronts` (None: no shelves known).
+        boards_z: (m,) board heights from :func:`shelf_boards_z` (None: a hand inside a shelf
+            keeps the height extrapolated along the forearm).
 
     Returns:
         ``(hands, keypoints)``: (2, 3) float64 left/right hand (NaN if that arm is not extended;
@@ -147,7 +194,10 @@ def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: fl
     near = toward_shelf(axis_xy, fronts, params.shelf_near_m) if fronts is not None else None
     if near is None:
         return hands, kp
-    toward, front_d = near
+    toward, front_d, front_k = near
+    boards = None
+    if boards_z is not None and fronts is not None:  # the boards stacked behind this front (one gondola side)
+        boards = np.sort(boards_z[np.all(np.abs(fronts - fronts[front_k]) < 0.03, axis=(1, 2))])
     arms = _arms(xyz, axis_xy, params, toward)
     if not arms:
         return hands, kp
@@ -156,8 +206,13 @@ def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: fl
         rel = pts[:, :2] - axis_xy
         far = np.hypot(rel[:, 0], rel[:, 1])
         tip = pts[far > far.max() - params.hand_depth_m].mean(axis=0)
-        if float(np.max(rel @ toward)) > front_d - params.front_tol_m:
-            tip = tip + params.inside_m * np.r_[toward, 0.0]
+        along = rel @ toward
+        if float(np.max(along)) > front_d - params.front_tol_m:
+            slope = _slope(along, pts[:, 2], params)
+            seen_z = float(tip[2])
+            tip = tip + params.inside_m * np.r_[toward, slope]
+            if boards is not None and len(boards):
+                tip[2] = _onto_board(seen_z, float(tip[2]), slope, boards, params)
         tips.append((tip, pts))
     left_dir = np.array([-toward[1], toward[0]])  # left of someone facing the shelf
     sides = [0 if float(np.dot(tip[:2] - axis_xy, left_dir)) >= 0 else 1 for tip, _ in tips]

@@ -8,9 +8,10 @@ its floor position (the steady-state Kalman filter; Benedict & Bordner 1962) and
    first to *strong* detections (a clear head and at least ``strong_points`` points) by optimal
    assignment (``scipy.optimize.linear_sum_assignment``) on predicted-position distance plus a
    small appearance term, gated at ``gate_m``; the tracks left over are then matched to the weak
-   detections.
+   detections. Tentative tracks get only the strong detections the confirmed tracks left.
 2. **Births**: an unmatched strong detection starts a tentative track, confirmed after
-   ``confirm_frames`` hits (its earlier frames are kept); an unmatched detection that matches a
+   ``confirm_frames`` hits (its earlier frames are kept) unless a confirmed track is within
+   ``duplicate_m`` (then it is a second detection of that person); an unmatched detection that matches a
    recently lost track's appearance and predicted position (within ``reacquire_m``) revives it.
 3. **Tangled state**: tracks within ``tangle_m`` of each other are flagged low-confidence and
    their appearance is frozen. When a tangle breaks up, the members' current appearances are
@@ -37,6 +38,7 @@ class TrackerParams:
     strong_points: int = 60
     appearance_weight_m: float = 0.15
     confirm_frames: int = 3
+    duplicate_m: float = 0.35
     max_missed_s: float = 0.7
     keep_lost_s: float = 6.0
     reacquire_m: float = 1.5
@@ -128,12 +130,16 @@ class Linker:
         """Advance to ``frame`` (an increasing integer) with its detections."""
         self.frame = frame
         unmatched = list(range(len(det.row)))
-        pool = [t for t in self.tracks if t.confirmed] + [t for t in self.tracks if not t.confirmed]
         strong = [i for i in unmatched if det.strong[i]]
-        left, matched = self._match(pool, strong, det, frame)
         weak = [i for i in unmatched if not det.strong[i]]
-        left, m2 = self._match(left, weak, det, frame)
-        used = matched | m2
+        left, used = self._match([t for t in self.tracks if t.confirmed], strong, det, frame)
+        _, m2 = self._match(left, weak, det, frame)
+        used |= m2
+        # tentative tracks only get what the confirmed ones left (a duplicate detection of a
+        # person must not take over their track)
+        _, m3 = self._match([t for t in self.tracks if not t.confirmed], [i for i in strong if i not in used],
+                            det, frame)
+        used |= m3
         for i in strong:
             if i not in used:
                 self._birth(frame, det, i)
@@ -184,7 +190,7 @@ class Linker:
         t.last_frame = frame
         t.hits += 1
         t.rows.append(int(det.row[i]))
-        if not t.confirmed and t.hits >= self.p.confirm_frames:
+        if not t.confirmed and t.hits >= self.p.confirm_frames and not self._duplicate(t, frame):
             t.confirmed = True
             if t.tid == 0:
                 t.tid = self._revived_id(t) or self._new_id()
@@ -192,6 +198,12 @@ class Linker:
                 self.assigned[r] = t.tid
         elif t.confirmed:
             self.assigned[int(det.row[i])] = t.tid
+
+    def _duplicate(self, t: _Track, frame: int) -> bool:
+        """A tentative track this close to a confirmed one is a second detection of that person
+        (an arm raised above the shoulders), not somebody new: it is not confirmed while it is."""
+        return any(o.confirmed and float(np.linalg.norm(self._pred(o, frame) - t.xy)) < self.p.duplicate_m
+                   for o in self.tracks)
 
     def _revived_id(self, t: _Track) -> int | None:
         """The id of a lost track last seen within ``revive_m`` of a newly confirmed one, if any."""

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from walkout.core.frames import DepthSource, PersonObservations
 from walkout.core.store import Store
-from walkout.perception.people.arms import KEYPOINTS, ArmParams, shelf_fronts, trace_arms
+from walkout.perception.people.arms import KEYPOINTS, ArmParams, shelf_boards_z, shelf_fronts, trace_arms
 from walkout.perception.people.locator import Detections, Locator, LocatorParams, PersonPoints
 from walkout.perception.people.tracker import Appearance, FrameDetections, Linker, TrackerParams
 
@@ -35,6 +35,10 @@ class VisionParams:
     arms: ArmParams = field(default_factory=ArmParams)
     tracker: TrackerParams = field(default_factory=TrackerParams)
     chunk_s: float = 2.0
+    #: no hand is reported while the track moves faster than this (m/s, over ``walk_window_s``):
+    #: people stop to take something; an "arm" in front of a walker is a leg or a swinging arm
+    walking_mps: float = 0.35
+    walk_window_s: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,10 @@ def _frame_detections(det: Detections, sel: NDArray[np.int64], base_row: int, st
                            base_row + np.arange(len(sel), dtype=np.int64))
 
 
-def _trace(pts: PersonPoints, det: Detections, i: int, params: ArmParams, fronts: NDArray[np.float64]
-           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _trace(pts: PersonPoints, det: Detections, i: int, params: ArmParams, fronts: NDArray[np.float64],
+           boards_z: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return trace_arms(pts.xyz_m[det.point_index[i]], det.head_xyz_m[i, :2].astype(np.float64), float(det.top_m[i]),
-                      params, fronts)
+                      params, fronts, boards_z)
 
 
 def see_people(source: DepthSource, store: Store, params: VisionParams = VisionParams(),
@@ -98,7 +102,7 @@ def see_people(source: DepthSource, store: Store, params: VisionParams = VisionP
     """
     locator = Locator(store, source.empty_store(), params.locator)
     linker = Linker(source.fps, params.tracker)
-    fronts = shelf_fronts(store)
+    fronts, boards_z = shelf_fronts(store), shelf_boards_z(store)
     rows = _Rows()
     stats = dict.fromkeys(("frames", "camera_frames", "dropped_camera_frames", "person_blobs",
                            "not_person_blobs", "detections"), 0)
@@ -115,7 +119,7 @@ def see_people(source: DepthSource, store: Store, params: VisionParams = VisionP
             sel = np.flatnonzero(det.frame == k)
             base = len(rows.t)
             for i in sel:
-                hands, kp = _trace(pts, det, int(i), params.arms, fronts)
+                hands, kp = _trace(pts, det, int(i), params.arms, fronts, boards_z)
                 rows.t.append(float(frames.t_s[k]))
                 rows.head.append(det.head_xyz_m[i])
                 rows.body.append(det.body_xy_m[i])
@@ -127,10 +131,28 @@ def see_people(source: DepthSource, store: Store, params: VisionParams = VisionP
     assigned, tangled_rows = linker.result()
     stats["unconfirmed_detections"] = len(rows.t) - len(assigned)
     stats["reid_swaps"] = len(linker.swaps)
-    return _assemble(rows, assigned, tangled_rows, stats)
+    return _assemble(rows, assigned, tangled_rows, stats, params, source.fps)
 
 
-def _assemble(rows: _Rows, assigned: dict[int, int], tangled_rows: set[int], stats: dict[str, int]) -> VisionPeople:
+def _walking(t: NDArray[np.float64], tid: NDArray[np.int64], xy: NDArray[np.float32], params: VisionParams,
+             fps: float) -> NDArray[np.bool_]:
+    """(n,) rows whose track moves faster than ``params.walking_mps`` (centred difference over
+    ``params.walk_window_s``, clipped at the track's ends)."""
+    out = np.zeros(len(t), dtype=bool)
+    half = max(1, int(round(params.walk_window_s * fps / 2)))
+    for track in np.unique(tid):
+        k = np.flatnonzero(tid == track)
+        k = k[np.argsort(t[k])]
+        lo = k[np.maximum(np.arange(len(k)) - half, 0)]
+        hi = k[np.minimum(np.arange(len(k)) + half, len(k) - 1)]
+        dt = np.maximum(t[hi] - t[lo], 1e-9)
+        speed = np.hypot(*(xy[hi] - xy[lo]).astype(np.float64).T) / dt
+        out[k] = (speed > params.walking_mps) & (t[hi] > t[lo])
+    return out
+
+
+def _assemble(rows: _Rows, assigned: dict[int, int], tangled_rows: set[int], stats: dict[str, int],
+              params: VisionParams, fps: float) -> VisionPeople:
     keep = np.array(sorted(assigned), dtype=np.int64)
     n = len(keep)
     t = np.array(rows.t, dtype=np.float64)[keep] if n else np.empty(0)
@@ -140,6 +162,9 @@ def _assemble(rows: _Rows, assigned: dict[int, int], tangled_rows: set[int], sta
     hands = np.array(rows.hands, dtype=np.float32)[keep].reshape(n, 2, 3) if n else np.empty((0, 2, 3), np.float32)
     kp = np.array(rows.kp, dtype=np.float32)[keep].reshape(n, len(KEYPOINTS), 3) if n else np.empty(
         (0, len(KEYPOINTS), 3), np.float32)
+    walking = _walking(t, tid, body, params, fps)
+    hands[walking] = np.nan
+    kp[walking, 3:] = np.nan  # elbows and hands
     order = np.lexsort((tid, t))
     obs = PersonObservations(t[order], tid[order], head[order], hands[order, 0], hands[order, 1])
     tangled = np.isin(keep, np.array(sorted(tangled_rows), dtype=np.int64))[order]
