@@ -50,3 +50,16 @@ def test_gate_crossings_entry_then_exit():
     assert [(c.kind, c.gate_id) for c in cr] == [("entry", "entry"), ("exit", "exit")]
     assert 1.3 < cr[0].t_s < 1.7
     assert 11.0 < cr[1].t_s < 11.4
+
+
+def test_a_person_seen_again_after_a_gap_stays_the_same_person():
+    """Walking at 1.2 m/s, unseen for 1.7 s (occluded), then seen standing at a shelf 0.45 m from
+    where they were lost: the same person (the filter restarts from the new sighting instead of
+    being dragged between its old prediction and the new position, which split the person in two)."""
+    t = np.r_[np.arange(0.0, 2.0, 1 / 15), np.arange(3.7, 6.0, 1 / 15)]
+    x = np.where(t < 2.0, 1.2 * t, 2.2)
+    y = np.where(t < 2.0, -0.7, -0.29)
+    head = np.stack([x, y, np.full_like(t, 1.68)], axis=1).astype(np.float32)
+    nan = np.full_like(head, np.nan)
+    people = link_people(PersonObservations(t, np.ones(len(t), np.int64), head, nan, nan.copy()))
+    assert len(people.ids()) == 1

@@ -4,8 +4,13 @@ For every person, the closest approach of either hand to the event's plates (the
 front edge or centre) in a window around the moment the weight moved (``t_change_s``: the lift or
 the release), lengthened by 0.12 m per second away from that moment and by 0.15 m for a hand
 hanging at the body, is turned into a likelihood with a Gaussian of width ``hand_sigma_m``; when a hand of the person went unseen within ``occlusion_window_s`` of the
-moment the weight moved (occlusion), their head position minus an arm's reach, with a penalty,
-also counts (the better of the two is used). Normalising over persons gives the probability. This is the
+moment the weight moved (occlusion), their head position, less ``arm_reach_m`` and with a
+penalty, also counts (the better of the two is used). ``arm_reach_m`` is 0.3 m, not a full arm's
+length: whoever reaches into a shelf stands close to it, and a neighbour half a metre further
+away, who could just touch the plate, is much less likely (ceiling units often lose a hand
+reaching into a low shelf, so this decides between people standing side by side). A person one
+of whose hands is seen out at another shelf (more than ``busy_m`` from this one) at that moment
+gets this fallback only with ``busy_factor``: their other hand is unlikely to be reaching here. Normalising over persons gives the probability. This is the
 "closest hand" rule of weight-plus-vision checkout systems (e.g. the AutoCheckout baselines),
 made probabilistic so that near ties go to review.
 """
@@ -33,11 +38,13 @@ class ShopperParams:
     rest_radius_m: float = 0.3
     rest_penalty_m: float = 0.15
     hand_sigma_m: float = 0.15
-    arm_reach_m: float = 0.75
+    arm_reach_m: float = 0.3
     head_penalty: float = 0.2
     occlusion_window_s: float = 0.5
     tangled_factor: float = 0.9
     nobody_distance_m: float = 0.6
+    busy_m: float = 0.6
+    busy_factor: float = 0.1
 
 
 def _targets(ev: ShelfEvent, store: Store) -> np.ndarray:
@@ -73,6 +80,19 @@ def _hand_distances(obs: PersonObservations, sel: np.ndarray, tgt: np.ndarray, t
     return None if not np.isfinite(best) else best
 
 
+def _busy_elsewhere(obs: PersonObservations, rows: np.ndarray, tgt: np.ndarray, params: ShopperParams) -> bool:
+    """A hand of the person is seen out at another shelf (farther than ``busy_m`` from the
+    targets) at the moment the weight moved: their other, unseen hand is unlikely to be reaching
+    here too."""
+    for hands in (obs.left_hand_xyz_m[rows], obs.right_hand_xyz_m[rows]):
+        h = hands.astype(np.float64)
+        ok = np.all(np.isfinite(h), axis=1) & (np.linalg.norm(h[:, :2] - obs.head_xyz_m[rows, :2], axis=1)
+                                               >= params.rest_radius_m)
+        if ok.any() and float(np.min(np.linalg.norm(h[ok, None, :] - tgt[None, :, :], axis=2))) > params.busy_m:
+            return True
+    return False
+
+
 def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
                       params: ShopperParams = ShopperParams()) -> dict[int, float]:
     """Probability of each person having done ``ev``.
@@ -104,11 +124,12 @@ def attribute_shopper(ev: ShelfEvent, store: Store, people: People,
         occluded = near_key.size == 0 or not (
             np.isfinite(obs.left_hand_xyz_m[near_key]).all() and np.isfinite(obs.right_hand_xyz_m[near_key]).all()
         )
-        if occluded:  # an unseen hand may be the one reaching: an arm's reach from the head counts
+        if occluded:  # an unseen hand may be the one reaching: the head near the plate counts
             head = obs.head_xyz_m[sel].astype(np.float64)
             d = float(np.min(np.linalg.norm(head[:, None, :2] - tgt[None, :, :2], axis=2)))
             d = max(d - params.arm_reach_m, 0.0)
-            log_l = max(log_l, -0.5 * (d / params.hand_sigma_m) ** 2 + math.log(params.head_penalty))
+            penalty = params.head_penalty * (params.busy_factor if _busy_elsewhere(obs, near_key, tgt, params) else 1.0)
+            log_l = max(log_l, -0.5 * (d / params.hand_sigma_m) ** 2 + math.log(penalty))
         if bool(np.any(people.tangled[sel])):
             log_l += math.log(params.tangled_factor)
         scores[int(k)] = log_l

@@ -115,8 +115,8 @@ def toward_shelf(axis_xy: NDArray[np.float64], fronts: NDArray[np.float64], near
 
 
 def _arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], params: ArmParams,
-          toward: NDArray[np.float64]) -> list[NDArray[np.float32]]:
-    """The extended arms' points (at most two point sets, most points first)."""
+          toward: NDArray[np.float64]) -> list[NDArray[np.int64]]:
+    """The extended arms: rows of ``xyz`` of at most two arms, most points first."""
     rel = xyz[:, :2] - axis_xy
     reach = rel @ toward > params.forward_m
     top = float(xyz[:, 2].max())
@@ -124,14 +124,14 @@ def _arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], params: ArmPar
     sel = reach & (xyz[:, 2] > lo * top) & (xyz[:, 2] < hi * top)
     if sel.sum() < params.min_points:
         return []
-    pts = xyz[sel]
+    rows = np.flatnonzero(sel)
     bearing = np.degrees(np.arctan2(rel[sel, 1], rel[sel, 0]))
     order = np.argsort(bearing)
     b = bearing[order]
     gaps = np.diff(np.r_[b, b[0] + 360.0])
     cut = np.flatnonzero(gaps > params.split_deg)
     if len(cut) == 0:
-        return [pts]
+        return [rows]
     # groups between cuts, wrapping around the circle
     start = (cut + 1) % len(b)
     groups = []
@@ -139,7 +139,7 @@ def _arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], params: ArmPar
         e = start[(i + 1) % len(start)]
         idx = np.r_[order[s:], order[:e]] if e <= s else order[s:e]
         if len(idx) >= params.min_points:
-            groups.append(pts[idx])
+            groups.append(rows[idx])
     groups.sort(key=len, reverse=True)
     return groups[:2]
 
@@ -187,22 +187,33 @@ def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: fl
         left/right by the side of the reach direction) and (7, 3) float64 keypoints in
         :data:`KEYPOINTS` order (NaN where unknown).
     """
+    hands, kp, _ = trace_arm_points(xyz, axis_xy, top_m, params, fronts, boards_z)
+    return hands, kp
+
+
+def trace_arm_points(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: float,
+                     params: ArmParams = ArmParams(), fronts: NDArray[np.float64] | None = None,
+                     boards_z: NDArray[np.float64] | None = None,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[NDArray[np.int64] | None]]:
+    """:func:`trace_arms`, also returning the rows of ``xyz`` of each traced arm ([left, right],
+    None where no arm), so that the caller can look at the arm (its colour, whose it is)."""
     hands = np.full((2, 3), np.nan)
     kp = np.full((len(KEYPOINTS), 3), np.nan)
     kp[0] = (axis_xy[0], axis_xy[1], top_m - 0.12)
-    shoulder_z = top_m * (1.0 - params.shoulder_drop)
+    arm_rows: list[NDArray[np.int64] | None] = [None, None]
     near = toward_shelf(axis_xy, fronts, params.shelf_near_m) if fronts is not None else None
     if near is None:
-        return hands, kp
+        return hands, kp, arm_rows
     toward, front_d, front_k = near
     boards = None
     if boards_z is not None and fronts is not None:  # the boards stacked behind this front (one gondola side)
         boards = np.sort(boards_z[np.all(np.abs(fronts - fronts[front_k]) < 0.03, axis=(1, 2))])
     arms = _arms(xyz, axis_xy, params, toward)
     if not arms:
-        return hands, kp
+        return hands, kp, arm_rows
     tips = []
-    for pts in arms:
+    for rows in arms:
+        pts = xyz[rows]
         rel = pts[:, :2] - axis_xy
         far = np.hypot(rel[:, 0], rel[:, 1])
         tip = pts[far > far.max() - params.hand_depth_m].mean(axis=0)
@@ -213,18 +224,33 @@ def trace_arms(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: fl
             tip = tip + params.inside_m * np.r_[toward, slope]
             if boards is not None and len(boards):
                 tip[2] = _onto_board(seen_z, float(tip[2]), slope, boards, params)
-        tips.append((tip, pts))
+        tips.append((tip, rows))
     left_dir = np.array([-toward[1], toward[0]])  # left of someone facing the shelf
     sides = [0 if float(np.dot(tip[:2] - axis_xy, left_dir)) >= 0 else 1 for tip, _ in tips]
     if len(tips) == 2 and sides[0] == sides[1]:  # both on one side: the more leftward is the left hand
         lefter = int(np.argmax([float(np.dot(tip[:2] - axis_xy, left_dir)) for tip, _ in tips]))
         sides = [0 if i == lefter else 1 for i in range(2)]
-    for (tip, pts), side in zip(tips, sides, strict=True):
-        shoulder = np.r_[axis_xy + (1 if side == 0 else -1) * params.shoulder_half_m * left_dir, shoulder_z]
-        mid = 0.5 * (shoulder + tip)
-        elbow = pts[np.argmin(np.linalg.norm(pts - mid, axis=1))]
-        hands[side] = tip
-        kp[1 + side] = shoulder
-        kp[3 + side] = elbow
-        kp[5 + side] = tip
-    return hands, kp
+    for (tip, rows), side in zip(tips, sides, strict=True):
+        put_hand(hands, kp, side, tip, xyz[rows], axis_xy, top_m, toward, params)
+        arm_rows[side] = rows
+    return hands, kp, arm_rows
+
+
+def hand_side(tip: NDArray[np.float64], axis_xy: NDArray[np.float64], toward: NDArray[np.float64]) -> int:
+    """0 (left) or 1 (right): the side of ``tip`` for somebody at ``axis_xy`` facing ``toward``."""
+    return 0 if float(np.dot(tip[:2] - axis_xy, np.array([-toward[1], toward[0]]))) >= 0 else 1
+
+
+def put_hand(hands: NDArray[np.float64], kp: NDArray[np.float64], side: int, tip: NDArray[np.float64],
+             arm: NDArray[np.float32], axis_xy: NDArray[np.float64], top_m: float, toward: NDArray[np.float64],
+             params: ArmParams) -> None:
+    """Write a hand and its shoulder and elbow (the arm point nearest the shoulder-hand midpoint)
+    into ``hands`` (2, 3) and ``kp`` (7, 3), in place."""
+    left_dir = np.array([-toward[1], toward[0]])
+    shoulder = np.r_[axis_xy + (1 if side == 0 else -1) * params.shoulder_half_m * left_dir,
+                     top_m * (1.0 - params.shoulder_drop)]
+    mid = 0.5 * (shoulder + tip)
+    hands[side] = tip
+    kp[1 + side] = shoulder
+    kp[3 + side] = arm[np.argmin(np.linalg.norm(arm - mid, axis=1))]
+    kp[5 + side] = tip

@@ -30,6 +30,7 @@ class LinkerParams:
     height_weight: float = 1.0
     id_bonus_m: float = 0.02
     max_unseen_s: float = 3.0
+    restart_after_s: float = 0.5
     tangle_m: float = 0.6
     alpha: float = 0.5
     beta: float = 0.1
@@ -126,6 +127,8 @@ def link_people(obs: PersonObservations, params: LinkerParams = LinkerParams()) 
                 next_id += 1
                 continue
             tr = tracks[assigned[j]]
+            if t - tr.last_t > params.restart_after_s:  # seen again after a gap: start from here
+                tr.xy, tr.v = xy[j].copy(), np.zeros(2)
             dt = min(max(t - tr.last_t, 1e-3), 1.0)
             pred = tr.xy + tr.v * dt
             resid = xy[j] - pred

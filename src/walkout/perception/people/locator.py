@@ -309,7 +309,7 @@ def _height_map(points: PersonPoints, n_frames: int, origin: NDArray[np.float64]
     return hmap.reshape(n_frames, gy, gx), flat
 
 
-def _hist(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
+def colour_histogram(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     """Normalised hue x saturation histogram of (m, 3) RGB colours (OpenCV HSV, hue 0..179)."""
     if len(rgb) == 0:
         return np.zeros(HIST_BINS[0] * HIST_BINS[1], np.float32)
@@ -478,7 +478,7 @@ class Locator:
             torso = (xyz[:, 2] > 0.5 * top) & (xyz[:, 2] < 0.8 * top) & (np.linalg.norm(xyz[:, :2] - hc, axis=1) < 0.3)
             body = xyz[torso, :2].mean(axis=0) if torso.sum() >= 5 else hc
             build = float(np.sqrt(np.mean(np.sum((xyz[torso, :2] - body) ** 2, axis=1)))) if torso.sum() >= 5 else np.nan
-            for key, val in zip(cols, (f, (*hc, top - 0.12), top, body, build, _hist(pts.rgb[idx[torso]]), len(idx), idx),
+            for key, val in zip(cols, (f, (*hc, top - 0.12), top, body, build, colour_histogram(pts.rgb[idx[torso]]), len(idx), idx),
                                 strict=True):
                 cols[key].append(val)
         nb = HIST_BINS[0] * HIST_BINS[1]

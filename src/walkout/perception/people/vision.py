@@ -22,8 +22,17 @@ from numpy.typing import NDArray
 
 from walkout.core.frames import DepthSource, PersonObservations
 from walkout.core.store import Store
-from walkout.perception.people.arms import KEYPOINTS, ArmParams, shelf_boards_z, shelf_fronts, trace_arms
-from walkout.perception.people.locator import Detections, Locator, LocatorParams, PersonPoints
+from walkout.perception.people.arms import (
+    KEYPOINTS,
+    ArmParams,
+    hand_side,
+    put_hand,
+    shelf_boards_z,
+    shelf_fronts,
+    toward_shelf,
+    trace_arm_points,
+)
+from walkout.perception.people.locator import Detections, Locator, LocatorParams, PersonPoints, colour_histogram
 from walkout.perception.people.tracker import Appearance, FrameDetections, Linker, TrackerParams
 
 
@@ -39,6 +48,12 @@ class VisionParams:
     #: people stop to take something; an "arm" in front of a walker is a leg or a swinging arm
     walking_mps: float = 0.35
     walk_window_s: float = 0.4
+    #: an arm traced for one person goes to a neighbour (heads within ``arm_contest_m``) whose
+    #: clothing it wears: its colour histogram is nearer the neighbour's torso than the person's
+    #: own by ``arm_colour_margin`` (Hellinger distance), from at least ``arm_colour_points`` points
+    arm_contest_m: float = 1.0
+    arm_colour_margin: float = 0.25
+    arm_colour_points: int = 8
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,8 @@ class VisionPeople:
         body_xy_m: (n, 2) float32 torso centre on the floor plane.
         tangled: (n,) bool, the track was in a tangled state (low confidence).
         stats: counts: frames, camera frames, dropped camera frames, person blobs, not-person
-            blobs, detections, unconfirmed detections, re-identification swaps.
+            blobs, detections, arms moved to a neighbour by colour, unconfirmed detections,
+            re-identification swaps.
     """
 
     observations: PersonObservations
@@ -78,10 +94,67 @@ def _frame_detections(det: Detections, sel: NDArray[np.int64], base_row: int, st
                            base_row + np.arange(len(sel), dtype=np.int64))
 
 
+Traced = tuple[NDArray[np.float64], NDArray[np.float64], list[NDArray[np.int64] | None]]
+
+
 def _trace(pts: PersonPoints, det: Detections, i: int, params: ArmParams, fronts: NDArray[np.float64],
-           boards_z: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    return trace_arms(pts.xyz_m[det.point_index[i]], det.head_xyz_m[i, :2].astype(np.float64), float(det.top_m[i]),
-                      params, fronts, boards_z)
+           boards_z: NDArray[np.float64]) -> Traced:
+    return trace_arm_points(pts.xyz_m[det.point_index[i]], det.head_xyz_m[i, :2].astype(np.float64),
+                            float(det.top_m[i]), params, fronts, boards_z)
+
+
+def _hellinger(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    return float(np.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(a * b))))))
+
+
+def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], traced: list[Traced],
+                    fronts: NDArray[np.float64], params: VisionParams) -> int:
+    """Give each traced arm to the neighbour whose clothing it wears, when that is clear.
+
+    Where two people stand shoulder to shoulder, the points of one's arm reaching in front of the
+    other can be nearer the other through the body, and the locator hands them to the wrong
+    person. A sleeve has its shirt's colour (an upper arm always; a forearm when the sleeves are
+    long): when the arm's hue/saturation histogram is nearer a neighbour's torso histogram than
+    its owner's by ``params.arm_colour_margin``, the hand (with shoulder and elbow) moves to that
+    neighbour's free hand slot. A bare forearm (skin) matches nobody's shirt and stays. Works in
+    place on ``traced``; returns the number of arms moved.
+    """
+    moved = 0
+    for a, i in enumerate(sel):
+        for side in (0, 1):
+            rows = traced[a][2][side]
+            if rows is None or len(rows) < params.arm_colour_points:
+                continue
+            head = det.head_xyz_m[i, :2]
+            near = [b for b, j in enumerate(sel)
+                    if b != a and float(np.linalg.norm(det.head_xyz_m[j, :2] - head)) < params.arm_contest_m]
+            if not near:
+                continue
+            idx = det.point_index[i][rows]
+            hist = colour_histogram(pts.rgb[idx])
+            own = _hellinger(hist, det.hist[i])
+            b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
+            j = int(sel[b])
+            if _hellinger(hist, det.hist[j]) + params.arm_colour_margin >= own:
+                continue
+            axis = det.head_xyz_m[j, :2].astype(np.float64)
+            facing = toward_shelf(axis, fronts, params.arms.shelf_near_m)
+            if facing is None:
+                continue
+            hands, kp, arm_rows = traced[b]
+            tip = traced[a][0][side].copy()
+            side_j = hand_side(tip, axis, facing[0])
+            if np.isfinite(hands[side_j]).all():
+                side_j = 1 - side_j
+            if np.isfinite(hands[side_j]).all():
+                continue  # both of the neighbour's hands are out already
+            put_hand(hands, kp, side_j, tip, pts.xyz_m[idx], axis, float(det.top_m[j]), facing[0], params.arms)
+            arm_rows[side_j] = None
+            traced[a][0][side] = np.nan
+            traced[a][1][[1 + side, 3 + side, 5 + side]] = np.nan
+            traced[a][2][side] = None
+            moved += 1
+    return moved
 
 
 def see_people(source: DepthSource, store: Store, params: VisionParams = VisionParams(),
@@ -105,7 +178,7 @@ def see_people(source: DepthSource, store: Store, params: VisionParams = VisionP
     fronts, boards_z = shelf_fronts(store), shelf_boards_z(store)
     rows = _Rows()
     stats = dict.fromkeys(("frames", "camera_frames", "dropped_camera_frames", "person_blobs",
-                           "not_person_blobs", "detections"), 0)
+                           "not_person_blobs", "detections", "arms_moved_by_colour"), 0)
     for frames in source.chunks(params.chunk_s):
         pts, det = locator.locate(frames)
         frame0 = int(round(float(frames.t_s[0]) * source.fps)) if len(frames) else 0
@@ -118,8 +191,10 @@ def see_people(source: DepthSource, store: Store, params: VisionParams = VisionP
         for k in range(len(frames)):
             sel = np.flatnonzero(det.frame == k)
             base = len(rows.t)
-            for i in sel:
-                hands, kp = _trace(pts, det, int(i), params.arms, fronts, boards_z)
+            traced = [_trace(pts, det, int(i), params.arms, fronts, boards_z) for i in sel]
+            if len(sel) > 1:
+                stats["arms_moved_by_colour"] += _arms_by_colour(pts, det, sel, traced, fronts, params)
+            for i, (hands, kp, _) in zip(sel, traced, strict=True):
                 rows.t.append(float(frames.t_s[k]))
                 rows.head.append(det.head_xyz_m[i])
                 rows.body.append(det.body_xy_m[i])
