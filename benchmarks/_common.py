@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+#: where results go (``WALKOUT_BENCH_RESULTS`` overrides it, e.g. for the benchmarks' smoke test)
+RESULTS = Path(os.environ["WALKOUT_BENCH_RESULTS"]) if os.environ.get("WALKOUT_BENCH_RESULTS") else HERE / "results"
 console = Console()
 if not console.is_terminal:  # piped to a file: do not squeeze the tables into 80 columns
     console = Console(width=132)

@@ -24,21 +24,20 @@ from typing import Any
 from _common import SCORE_COLUMNS, console, print_machine, progress, score_cells, write_result
 from rich.table import Table
 
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.eval import score_recording
 from walkout.eval.scoring import combine_scores
 from walkout.io import load_embedded_store
-from walkout.io.accounts import demo_accounts
 from walkout.sim import random_scenario, simulate
 
 
 def run_seed(seed: int, shoppers: int, duration_s: float) -> tuple[dict[str, Any], Any]:
     store = load_embedded_store()
-    accounts = {a.token: a.account_id for a in demo_accounts()}
     t0 = time.perf_counter()
     rec, truth = simulate(random_scenario(store, shoppers, duration_s, seed), store, seed)
     t1 = time.perf_counter()
-    result = Engine(accounts, storage=None).run(rec)
+    result = Engine(demo_entry_desk(), storage=None).run(rec)
     t2 = time.perf_counter()
     score = score_recording(truth, result, store)
     causes: Counter[str] = Counter()

@@ -22,9 +22,9 @@ import time
 from _common import console, print_machine, progress, write_result
 from rich.table import Table
 
+from walkout.engine.desk import demo_entry_desk
 from walkout.engine.loop import Engine
 from walkout.io import Recording, load_embedded_store
-from walkout.io.accounts import demo_accounts
 from walkout.io.store_file import embedded_store_dir
 from walkout.sim import parse_aifi_ground_truth, simulate_aifi
 
@@ -46,12 +46,11 @@ def simulate_all(seed: int) -> tuple[list[Recording], float]:
 
 def time_engine(recs: list[Recording], reps: int) -> list[dict[str, float]]:
     """One row per repetition: wall seconds of the loop and the engine's own stats, summed."""
-    accounts = {a.token: a.account_id for a in demo_accounts()}
     rows = []
     with progress() as bar:
         task = bar.add_task("engine", total=reps * len(recs), name="")
         for rep in range(reps):
-            engine = Engine(accounts, storage=None)
+            engine = Engine(demo_entry_desk(), storage=None)
             perception = total = 0.0
             t0 = time.perf_counter()
             for rec in recs:

@@ -101,6 +101,11 @@ def run_seed(seed: int, shoppers: int, duration_s: float, engine: bool) -> dict[
     return row
 
 
+def _num(x: float | None, digits: int) -> str:
+    """``x`` with ``digits`` decimals, or "-" when the metric had nothing to measure (None)."""
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
 def _table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="vision: 9 depth units, locator + arms + linker")
     for c in ("seed", "camera frames", "render fps", "perception fps", "HOTA", "MOTA", "IDF1", "ID sw",
@@ -110,7 +115,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
         tr = r["tracking"]
         t.add_row(str(r["seed"]), str(r["camera_frames"]), f"{r['render_fps']:.0f}", f"{r['perception_fps']:.0f}",
                   f"{tr['hota']:.3f}", f"{tr['mota']:.3f}", f"{tr['idf1']:.3f}", str(tr["id_switches"]),
-                  f"{tr['hand_median_cm']:.1f}", f"{tr['hand_p95_cm']:.1f}",
+                  _num(tr["hand_median_cm"], 1), _num(tr["hand_p95_cm"], 1),
                   f"{r['receipts']['f1']:.4f}" if "receipts" in r else "-")
     return t
 
@@ -137,7 +142,8 @@ def main() -> None:
         "render_fps": round(frames / sum(r["render_s"] for r in rows), 1),
         "idf1_min": min(r["tracking"]["idf1"] for r in rows),
         "idf1_mean": statistics.mean(r["tracking"]["idf1"] for r in rows),
-        "hand_median_cm_max": max(r["tracking"]["hand_median_cm"] for r in rows),
+        "hand_median_cm_max": max((r["tracking"]["hand_median_cm"] for r in rows
+                                   if r["tracking"]["hand_median_cm"] is not None), default=None),
         "targets": {"perception_fps": 1500, "idf1": 0.95, "hand_median_cm": 8.0},
     }
     console.print(summary)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from walkout.core.frames import DepthSource, PersonObservations
 from walkout.core.store import Store
@@ -54,6 +55,9 @@ class VisionParams:
     arm_contest_m: float = 1.0
     arm_colour_margin: float = 0.25
     arm_colour_points: int = 8
+    #: ... or the points that continue the arm back toward its shoulder (``arm_root_m`` of them)
+    arm_root_m: float = 0.4
+    arm_root_step_m: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,30 @@ def _hellinger(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     return float(np.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(a * b))))))
 
 
+def _arm_root(xyz: NDArray[np.float32], arm: NDArray[np.int64], hand: NDArray[np.float64],
+              frame_idx: NDArray[np.int64], params: VisionParams) -> NDArray[np.int64]:
+    """Points of the frame (any person's) that continue an arm back from its end away from the
+    hand, up to ``arm_root_m`` (toward the upper arm, whose sleeve always has the shirt's colour).
+    Grown in steps of ``arm_root_step_m`` (a k-d tree, ``scipy.spatial.cKDTree``)."""
+    pts = xyz[arm].astype(np.float64)
+    rest = np.setdiff1d(frame_idx, arm)
+    if len(rest) == 0:
+        return rest
+    tree = cKDTree(xyz[rest])
+    from_hand = np.hypot(*(pts[:, :2] - hand[:2]).T)
+    front = pts[from_hand >= np.percentile(from_hand, 75)]  # the quarter of the arm nearest the shoulder
+    got = np.zeros(len(rest), dtype=bool)
+    for _ in range(int(round(params.arm_root_m / params.arm_root_step_m))):
+        if len(front) == 0:
+            break
+        hit = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in
+                                        tree.query_ball_point(front, params.arm_root_step_m)]))
+        new = hit[~got[hit]]
+        got[new] = True
+        front = xyz[rest[new]].astype(np.float64)
+    return rest[got]
+
+
 def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], traced: list[Traced],
                     fronts: NDArray[np.float64], params: VisionParams) -> int:
     """Give each traced arm to the neighbour whose clothing it wears, when that is clear.
@@ -131,12 +159,18 @@ def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], 
             if not near:
                 continue
             idx = det.point_index[i][rows]
-            hist = colour_histogram(pts.rgb[idx])
-            own = _hellinger(hist, det.hist[i])
-            b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
-            j = int(sel[b])
-            if _hellinger(hist, det.hist[j]) + params.arm_colour_margin >= own:
+            frame_idx = np.concatenate([det.point_index[j] for j in sel])
+            for part in (idx, _arm_root(pts.xyz_m, idx, traced[a][0][side], frame_idx, params)):
+                if len(part) < params.arm_colour_points:
+                    continue
+                hist = colour_histogram(pts.rgb[part])
+                own = _hellinger(hist, det.hist[i])
+                b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
+                if _hellinger(hist, det.hist[sel[b]]) + params.arm_colour_margin < own:
+                    break  # this part wears the neighbour's shirt
+            else:
                 continue
+            j = int(sel[b])
             axis = det.head_xyz_m[j, :2].astype(np.float64)
             facing = toward_shelf(axis, fronts, params.arms.shelf_near_m)
             if facing is None:
