@@ -5,9 +5,12 @@ path (piecewise-linear segments, world frame, metres), every hand reach, every p
 change, every hand leaning on a shelf, and the ground-truth events. Sensor rendering
 (:mod:`walkout.sim.loadcell`, :mod:`walkout.sim.people`) reads only the timeline.
 
-Scheduling is greedy in the scenario's global order: a shopper walks to a standing point in
-front of the plates, pauses, and starts reaching once the previous event on the same shelf or
-product (by any shopper) has finished, so those events keep their label order.
+Scheduling is greedy in time: the next event placed is always that of the shopper who is furthest
+behind (each shopper's events in their order; two events that move the same unit in the
+scenario's order). A shopper walks around the people standing at shelves to a free standing
+point in front of the plates, pauses, and starts reaching once the previous event on the same
+shelf or product (by any shopper) has finished. A last pass (:func:`keep_apart`) re-routes walks
+that still come too close to somebody.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
+from scipy import ndimage
 
 from walkout.core.frames import DepthSource, PersonObservations
 from walkout.core.store import Store
@@ -55,9 +55,11 @@ class VisionParams:
     arm_contest_m: float = 1.0
     arm_colour_margin: float = 0.25
     arm_colour_points: int = 8
-    #: ... or the points that continue the arm back toward its shoulder (``arm_root_m`` of them)
+    #: ... or the points that continue the arm back toward its shoulder (the far half of a walk of
+    #: ``arm_root_m``; its colour mixes sleeve and skin, so a smaller margin)
     arm_root_m: float = 0.4
     arm_root_step_m: float = 0.05
+    arm_root_margin: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -114,25 +116,44 @@ def _hellinger(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
 def _arm_root(xyz: NDArray[np.float32], arm: NDArray[np.int64], hand: NDArray[np.float64],
               frame_idx: NDArray[np.int64], params: VisionParams) -> NDArray[np.int64]:
     """Points of the frame (any person's) that continue an arm back from its end away from the
-    hand, up to ``arm_root_m`` (toward the upper arm, whose sleeve always has the shirt's colour).
-    Grown in steps of ``arm_root_step_m`` (a k-d tree, ``scipy.spatial.cKDTree``)."""
-    pts = xyz[arm].astype(np.float64)
-    rest = np.setdiff1d(frame_idx, arm)
-    if len(rest) == 0:
-        return rest
-    tree = cKDTree(xyz[rest])
+    hand, up to ``arm_root_m`` (toward the upper arm, whose sleeve always has the shirt's colour):
+    a geodesic dilation over occupied ``arm_root_step_m`` voxels (``scipy.ndimage``), seeded with
+    the quarter of the arm farthest from the hand; the points of its far half are returned."""
+    pts = xyz[arm]
     from_hand = np.hypot(*(pts[:, :2] - hand[:2]).T)
-    front = pts[from_hand >= np.percentile(from_hand, 75)]  # the quarter of the arm nearest the shoulder
-    got = np.zeros(len(rest), dtype=bool)
-    for _ in range(int(round(params.arm_root_m / params.arm_root_step_m))):
-        if len(front) == 0:
-            break
-        hit = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in
-                                        tree.query_ball_point(front, params.arm_root_step_m)]))
-        new = hit[~got[hit]]
-        got[new] = True
-        front = xyz[rest[new]].astype(np.float64)
-    return rest[got]
+    front = pts[from_hand >= np.percentile(from_hand, 75)]
+    reach = params.arm_root_m + params.arm_root_step_m
+    cand = frame_idx[(np.max(np.abs(xyz[frame_idx, :2] - front[:, :2].mean(axis=0)), axis=1) < reach)
+                     & (xyz[frame_idx, 2] > front[:, 2].min() - reach)]
+    cand = cand[~np.isin(cand, arm)]
+    if len(cand) == 0:
+        return cand
+    step = params.arm_root_step_m
+    lo = np.minimum(xyz[cand].min(axis=0), front.min(axis=0))
+    vc = np.floor((xyz[cand] - lo) / step).astype(np.int64)
+    vf = np.floor((front - lo) / step).astype(np.int64)
+    shape = tuple(int(x) for x in np.maximum(vc.max(axis=0), vf.max(axis=0)) + 1)
+    occupied, seed = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    occupied[tuple(vc.T)] = True
+    seed[tuple(vf.T)] = True
+    n = max(2, int(round(params.arm_root_m / step)))
+    cross = ndimage.generate_binary_structure(3, 1)
+    near = ndimage.binary_dilation(seed, structure=cross, iterations=n // 2, mask=occupied | seed)
+    grown = ndimage.binary_dilation(near, structure=cross, iterations=n - n // 2, mask=occupied | seed)
+    ring = grown & ~near  # the far half of the walk: past the forearm, the upper arm
+    return cand[ring[tuple(vc.T)]]
+
+
+def _shirt_owner(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], a: int, near: list[int],
+                 part: NDArray[np.int64], margin: float, params: VisionParams) -> int | None:
+    """The neighbour (index into ``sel``, among ``near``) whose torso colour the points ``part``
+    match better than person ``a``'s own by ``margin`` (Hellinger distance), or None."""
+    if len(part) < params.arm_colour_points:
+        return None
+    hist = colour_histogram(pts.rgb[part])
+    own = _hellinger(hist, det.hist[sel[a]])
+    b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
+    return b if _hellinger(hist, det.hist[sel[b]]) + margin < own else None
 
 
 def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], traced: list[Traced],
@@ -159,16 +180,12 @@ def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], 
             if not near:
                 continue
             idx = det.point_index[i][rows]
-            frame_idx = np.concatenate([det.point_index[j] for j in sel])
-            for part in (idx, _arm_root(pts.xyz_m, idx, traced[a][0][side], frame_idx, params)):
-                if len(part) < params.arm_colour_points:
-                    continue
-                hist = colour_histogram(pts.rgb[part])
-                own = _hellinger(hist, det.hist[i])
-                b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
-                if _hellinger(hist, det.hist[sel[b]]) + params.arm_colour_margin < own:
-                    break  # this part wears the neighbour's shirt
-            else:
+            b = _shirt_owner(pts, det, sel, a, near, idx, params.arm_colour_margin, params)
+            if b is None:  # the arm alone does not decide: look at its root
+                root = _arm_root(pts.xyz_m, idx, traced[a][0][side], np.concatenate([det.point_index[j] for j in sel]),
+                                 params)
+                b = _shirt_owner(pts, det, sel, a, near, root, params.arm_root_margin, params)
+            if b is None:
                 continue
             j = int(sel[b])
             axis = det.head_xyz_m[j, :2].astype(np.float64)
