@@ -70,8 +70,9 @@ class LiveEngine:
         storage: where :meth:`end_day` writes the day (None: nowhere).
         plate_rate_hz: the plates' sample rate.
         low_stock_units: a ``stock`` message says ``low`` at or below this many units on a plate.
-        retract_after_s: a cart line withdrawn with no put-back behind it (a provisional decision
-            taken back) is published once the engine has held that view this long (store time).
+        retract_after_s: a cart line that changes with no event decided behind it (a provisional
+            pick or put-back taken back) is published once the engine has held that view this long
+            (store time).
     """
 
     def __init__(self, store: Store, desk: EntryVerifier, publish: Publish, params: EngineParams = EngineParams(),
@@ -151,15 +152,14 @@ class LiveEngine:
                 self.publish({"type": "session", "session_id": s.session_id, "account_id": s.account_id,
                               "status": status, "members": s.members, "kind": s.kind, "recording": day.name})
         when: dict[str, float] = {}
-        put_back: set[tuple[str | None, str]] = set()  # (session, upc) put back this tick
+        decided: set[tuple[str | None, str]] = set()  # (session, upc) of events decided (anew) this tick
         for a in result.attributions:
             if a.session_id is not None:
                 when[a.session_id] = max(when.get(a.session_id, 0.0), a.t_s)
             if day.events.get(a.event_id) == a.items or (not a.items and not final):
                 continue  # published already, or not decided yet (more data may explain it)
             day.events[a.event_id] = a.items  # new, or decided differently now that more data came
-            if a.kind == "putback":
-                put_back.update((a.session_id, u) for u, _ in a.items)
+            decided.update((a.session_id, u) for u, _ in a.items)
             ev = next((e for e in result.shelf_events if e.event_id == a.event_id), None)
             self.publish({
                 "type": "shelf_event", "recording": day.name, "event_id": a.event_id, "t_s": a.t_s, "kind": a.kind,
@@ -173,10 +173,11 @@ class LiveEngine:
             carts[r.session_id] = r.quantities()
         for sid, cart in carts.items():
             shown = day.carts.get(sid, {})
-            dropped = {u for u, q in shown.items() if cart.get(u, 0) < q and (sid, u) not in put_back}
-            if dropped and not final:
-                # a line leaving the cart with no put-back behind it: a provisional decision the
-                # engine took back (docs/engine.md#live). Shown once it has held for
+            unexplained = {u for u in shown.keys() | cart.keys()
+                           if cart.get(u, 0) != shown.get(u, 0) and (sid, u) not in decided}
+            if unexplained and not final:
+                # a line changing with no event decided behind it this tick: a provisional pick or
+                # put-back the engine took back (docs/engine.md#live). Shown once it has held for
                 # retract_after_s of store time, so a decision withdrawn for a moment (the plate
                 # rang again) does not blink on the customer's phone.
                 seen, since = day.dropping.get(sid, ({}, day.t_last_s))
