@@ -61,9 +61,14 @@ class Appearance:
     hist: NDArray[np.float32]
 
 
+def hellinger(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """Hellinger distance (0 same .. 1 disjoint) between two normalised histograms of one shape."""
+    return float(np.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(a * b))))))
+
+
 def appearance_distance(a: Appearance, b: Appearance) -> float:
     """Unitless distance: height difference / 4 cm + build difference / 3 cm + 4 x Hellinger(hist)."""
-    hell = float(np.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(a.hist * b.hist))))))
+    hell = hellinger(a.hist, b.hist)
     build = abs(a.build_m - b.build_m) / 0.03 if np.isfinite(a.build_m) and np.isfinite(b.build_m) else 0.0
     return abs(a.top_m - b.top_m) / 0.04 + build + 4.0 * hell
 

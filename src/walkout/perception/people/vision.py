@@ -34,7 +34,7 @@ from walkout.perception.people.arms import (
     trace_arm_points,
 )
 from walkout.perception.people.locator import Detections, Locator, LocatorParams, PersonPoints, colour_histogram
-from walkout.perception.people.tracker import Appearance, FrameDetections, Linker, TrackerParams
+from walkout.perception.people.tracker import Appearance, FrameDetections, Linker, TrackerParams, hellinger
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,6 @@ def _trace(pts: PersonPoints, det: Detections, i: int, params: ArmParams, fronts
                             float(det.top_m[i]), params, fronts, boards_z)
 
 
-def _hellinger(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
-    return float(np.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(a * b))))))
-
-
 def _arm_root(xyz: NDArray[np.float32], arm: NDArray[np.int64], hand: NDArray[np.float64],
               frame_idx: NDArray[np.int64], params: VisionParams) -> NDArray[np.int64]:
     """Points of the frame (any person's) that continue an arm back from its end away from the
@@ -138,8 +134,9 @@ def _arm_root(xyz: NDArray[np.float32], arm: NDArray[np.int64], hand: NDArray[np
     seed[tuple(vf.T)] = True
     n = max(2, int(round(params.arm_root_m / step)))
     cross = ndimage.generate_binary_structure(3, 1)
-    near = ndimage.binary_dilation(seed, structure=cross, iterations=n // 2, mask=occupied | seed)
-    grown = ndimage.binary_dilation(near, structure=cross, iterations=n - n // 2, mask=occupied | seed)
+    mask = occupied | seed
+    near = ndimage.binary_dilation(seed, structure=cross, iterations=n // 2, mask=mask)
+    grown = ndimage.binary_dilation(near, structure=cross, iterations=n - n // 2, mask=mask)
     ring = grown & ~near  # the far half of the walk: past the forearm, the upper arm
     return cand[ring[tuple(vc.T)]]
 
@@ -151,9 +148,8 @@ def _shirt_owner(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], a: 
     if len(part) < params.arm_colour_points:
         return None
     hist = colour_histogram(pts.rgb[part])
-    own = _hellinger(hist, det.hist[sel[a]])
-    b = min(near, key=lambda b: _hellinger(hist, det.hist[sel[b]]))
-    return b if _hellinger(hist, det.hist[sel[b]]) + margin < own else None
+    other, b = min((hellinger(hist, det.hist[sel[b]]), b) for b in near)
+    return b if other + margin < hellinger(hist, det.hist[sel[a]]) else None
 
 
 def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], traced: list[Traced],
