@@ -8,6 +8,7 @@ import pytest
 from walkout.core.store import Store
 from walkout.eval.truth import GroundTruth
 from walkout.io import Recording
+from walkout.io.store_file import embedded_store_dir
 from walkout.sim import random_scenario
 from walkout.sim.paths import PathPlanner, gondola_footprints
 from walkout.sim.people import body_at
@@ -98,12 +99,50 @@ def test_planner_walks_around_a_standing_person(store: Store) -> None:
 def test_people_do_not_walk_through_each_other(store: Store) -> None:
     """Shoppers route around those standing at shelves and take turns at a spot: in busy 2-minute
     scenarios, two people are rarely closer than 0.3 m (the scheduler that ignored others let
-    them pass through each other 190-340 frames in these scenarios)."""
-    for seed in (0, 1, 3):
+    them pass through each other 190-340 frames in each of seeds 0, 1 and 3; routing around them
+    brought seeds 0-7 to 1,614 frames in all, not reaching across each other to about 1,050)."""
+    close = []
+    for seed in range(8):
         _, _, tl = simulate_timeline(random_scenario(store, 6, 120.0, seed), store, seed)
         t = np.arange(0.0, tl.duration_s, 1.0 / 15.0)
         xy = np.stack([np.where(((t >= s.appear_t_s) & (t <= s.disappear_t_s))[:, None], body_at(s, t)[0], np.nan)
                        for s in tl.shoppers], axis=1)
         d = np.hypot(*(xy[:, :, None, :] - xy[:, None, :, :]).transpose(3, 0, 1, 2))
-        close = int(np.sum(np.triu(d < 0.3, k=1)))
-        assert close < 120, (seed, close)
+        close.append(int(np.sum(np.triu(d < 0.3, k=1))))
+    assert sum(close) < 1200, close
+
+
+def _arm_over_head_frames(rec: Recording) -> int:
+    """Frames in which a shopper's extended arm (shoulder to hand, floor plane, longer than 0.25 m)
+    passes within 0.15 m of another shopper's head."""
+    body = rec.depth.body_truth()
+    names, kp = body.keypoint_names, body.keypoints_xyz_m[..., :2]
+    head = kp[:, :, names.index("head")]
+    n = 0
+    for side in ("left", "right"):
+        a, b = kp[:, :, names.index(f"{side}_shoulder")], kp[:, :, names.index(f"{side}_hand")]
+        ab = b - a
+        for o in range(kp.shape[1]):
+            f = np.clip(np.sum((head[:, None, o] - a) * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=2), 1e-12), 0, 1)
+            d = np.linalg.norm(a + f[..., None] * ab - head[:, None, o], axis=2)
+            over = (d < 0.15) & (np.linalg.norm(ab, axis=2) > 0.25)
+            over[:, o] = False
+            n += int(np.sum(np.nan_to_num(over)))
+    return n
+
+
+def test_shoppers_do_not_reach_across_each_other(store: Store) -> None:
+    """Nobody reaches across a neighbour who is reaching (the arm would go through the other's
+    head). In the AiFi replay where it happened (BASELINE-8, batch seeds 0 and 2: 22 and 13 frames
+    with the scheduler that ignored the neighbour's reach), no arm passes over another shopper's
+    head. In busy 2-minute scenarios a shopper whose every spot stays taken still takes the least
+    crowded one, so it still happens, less often (seeds 0-5: 378 frames before, about 110 now)."""
+    from walkout.sim.pipeline import load_aifi_scenarios, recording_seed, simulate
+
+    scen = {s.name: (k, s) for k, s in enumerate(load_aifi_scenarios(embedded_store_dir() / "ground_truth_dev.json", store))}
+    k, baseline8 = scen["BASELINE-8"]
+    runs = [simulate(baseline8, store, recording_seed(seed, k))[0] for seed in (0, 2)]
+    assert [_arm_over_head_frames(rec) for rec in runs] == [0, 0]
+    crowded = [_arm_over_head_frames(simulate_timeline(random_scenario(store, 6, 120.0, seed), store, seed)[0])
+               for seed in range(6)]
+    assert sum(crowded) < 200, crowded

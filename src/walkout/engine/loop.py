@@ -19,10 +19,11 @@ import numpy as np
 
 from walkout.carts.cart import apply_line
 from walkout.carts.receipt import Receipt, make_receipt
+from walkout.core.geometry import segment_distance_m
 from walkout.core.store import PlateId
 from walkout.engine.params import EngineParams
 from walkout.engine.result import Attribution, PersonPosition, ReviewItem, RunResult, SessionInfo
-from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan, segment_distance_m
+from walkout.engine.sessions import EntryVerifier, GateState, PendingScan, Session, is_double_scan
 from walkout.events.shelf import build_shelf_events
 from walkout.events.types import ShelfEvent
 from walkout.fusion.product import Hypothesis, ProductParams, identify_products

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
 from walkout.carts.cart import Cart
 from walkout.carts.entry import EntryVerdict
+from walkout.core.geometry import segment_distance_m
 from walkout.core.store import Gate
 from walkout.perception.people.linker import People
 
@@ -97,23 +97,6 @@ class GateState:
     by_person: dict[int, str] = field(default_factory=dict)
     pending: list[PendingScan] = field(default_factory=list)
     rejections: Counter[str] = field(default_factory=Counter)
-
-
-def segment_distance_m(xy: NDArray[np.float64], a: tuple[float, float], b: tuple[float, float]) -> NDArray[np.float64]:
-    """Distance on the floor from points to the segment a-b.
-
-    Args:
-        xy: (n, 2) or (2,) float64 points, world frame, metres.
-        a, b: the segment's ends, metres.
-
-    Returns:
-        (n,) float64 distances in metres (a scalar array for a single point).
-    """
-    p = np.asarray(xy, dtype=np.float64)
-    a_, b_ = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    u = b_ - a_
-    k = np.clip(((p - a_) @ u) / float(u @ u), 0.0, 1.0)
-    return np.asarray(np.linalg.norm(p - (a_ + k[..., None] * u), axis=-1))
 
 
 def scanner_persons(people: People, gate: Gate, t_s: float, reach_m: float, window_s: float = 0.4

@@ -157,6 +157,9 @@ class ShopperParams:
             shelf; a shopper whose spot is taken stands beside them (up to two ``side_step_m``
             sideways) or waits until it is free.
         side_step_m: how far a shopper steps sideways along the shelf when their spot is taken.
+        reach_clear_m: a spot is taken, too, when the reach from it to the shelf would come closer
+            than this to the reach of somebody standing there (floor plane, centre lines):
+            people do not reach across somebody who is reaching.
         pass_clear_m: a walker passes nobody closer than this (centre to centre); the closest
             approach is bent aside when the routes the scheduler planned would come closer.
         avoid_slack_s: a walker steps around every shopper who stands at a shelf at any time
@@ -196,6 +199,7 @@ class ShopperParams:
     stand_lateral_m: float = 0.1
     personal_space_m: float = 0.55
     side_step_m: float = 0.2
+    reach_clear_m: float = 0.15
     pass_clear_m: float = 0.5
     avoid_slack_s: float = 1.0
     pause_s: Range = (0.5, 3.0)

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from walkout.core.geometry import segment_gap_m
 from walkout.core.store import Gate, Store
 from walkout.eval.truth import TruthEvent
 from walkout.sim.params import SimParams
@@ -359,7 +360,8 @@ class _Scheduler:
         self.reach_inside = params.people.reach_inside_m
         self.tracks: list[_Track] = []
         self.gate_times: list[dict[str, float]] = []
-        self.spots: list[tuple[int, NDArray[np.float64], float, float]] = []  # (shopper, xy, t0, t1)
+        # (shopper, xy, t0, t1, reach_xy): where they stand, when, and the shelf front they reach to
+        self.spots: list[tuple[int, NDArray[np.float64], float, float, NDArray[np.float64]]] = []
         self.scans: list[PlannedScan] = []
 
     def u(self, r: tuple[float, float]) -> float:
@@ -436,9 +438,10 @@ class _Scheduler:
             stand = self.stand_point([plate])
             tr = self.tracks[i]
             dwell = self.u((1.0, 4.0))
-            t0 = self.walk_to_spot(i, stand, self.geo.lat_xy[plate], dwell)
+            front = self.geo.front_m[plate, :2]
+            t0 = self.walk_to_spot(i, stand, self.geo.lat_xy[plate], dwell, front)
             tr.stay(t0 + dwell, face=-self.geo.out_xy[plate])
-            self.spots.append((i, tr.pos.copy(), t0, tr.t))
+            self.spots.append((i, tr.pos.copy(), t0, tr.t, front.copy()))
 
     # ---- shelf events
     def stand_point(self, plates: list[int]) -> NDArray[np.float64]:
@@ -447,15 +450,21 @@ class _Scheduler:
         lateral = self.u((-self.p.stand_lateral_m, self.p.stand_lateral_m))
         return front + out * self.u(self.p.stand_off_m) + lat * lateral
 
-    def free_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], t0: float, t1: float
-                  ) -> tuple[NDArray[np.float64], float]:
+    def free_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], t0: float, t1: float,
+                  reach_xy: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
         """A spot near ``stand`` where no other shopper stands within ``personal_space_m`` between
         t0 and t1 (people do not stand inside each other), and the time to set off for it.
+
+        A spot is taken, too, when the reach from it to ``reach_xy`` (the shelf front, floor
+        plane) comes within ``reach_clear_m`` of the reach of a shopper standing there (from
+        their spot to their shelf front: their arm and, reaching low, their bent upper body):
+        people do not reach across somebody who is reaching (their arm would go through the
+        other's head).
 
         Tries ``stand`` and spots up to ``side_step_m`` sideways along the shelf (nearest first;
         the arm still reaches the plate); when all are taken the shopper waits where they are
         until the first of them frees up, and tries again (at most 3 times, then takes the least
-        crowded).
+        crowded of the spots from which nobody is reached across, if there is one).
         """
         gap, step = self.p.personal_space_m, self.p.side_step_m
         offsets = sorted({0.0, step, -step, 2 * step, -2 * step}, key=lambda x: (abs(x), x))
@@ -464,18 +473,26 @@ class _Scheduler:
         start = t0
         for _ in range(3):
             others = self.standing(i, start, t1 + (start - t0))
-            blocked = [[(xy, end) for xy, end in others if np.hypot(*(xy - c)) < gap] for c in cands]
+            blocked = [[(xy, end) for xy, end, reach in others
+                        if np.hypot(*(xy - c)) < gap or segment_gap_m(c, reach_xy, xy, reach) < self.p.reach_clear_m]
+                       for c in cands]
             for c, b in zip(cands, blocked, strict=True):
                 if not b:
                     return c, start
             start = max(start, min(max(end for _, end in b) for b in blocked))
-        return max(cands, key=lambda c: min(np.hypot(*(xy - c)) for xy, _ in others)), start
 
-    def walk_to_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], dwell_s: float) -> float:
-        """Walk shopper i to a free spot near ``stand``; returns the arrival time."""
+        def crowding(c: NDArray[np.float64]) -> tuple[bool, float]:  # reaching across somebody is worst
+            across = any(segment_gap_m(c, reach_xy, xy, reach) < self.p.reach_clear_m for xy, _, reach in others)
+            return across, -min(np.hypot(*(xy - c)) for xy, _, _ in others)
+
+        return min(cands, key=crowding), start
+
+    def walk_to_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], dwell_s: float,
+                     reach_xy: NDArray[np.float64]) -> float:
+        """Walk shopper i to a free spot near ``stand`` to reach ``reach_xy``; returns the arrival time."""
         tr = self.tracks[i]
         path = self.planner.path(tr.pos, stand)
-        spot, start = self.free_spot(i, stand, lat, tr.t, self._eta(tr, path) + dwell_s)
+        spot, start = self.free_spot(i, stand, lat, tr.t, self._eta(tr, path) + dwell_s, reach_xy)
         tr.stay(start)
         return tr.go(self.route(i, spot)[1:], self.rng)
 
@@ -488,17 +505,18 @@ class _Scheduler:
         every other shopper standing at a shelf while i walks (people do not walk through people)."""
         tr = self.tracks[i]
         path = self.planner.path(tr.pos, goal)
-        standing = [xy for xy, _ in self.standing(i, tr.t, self._eta(tr, path) + self.p.avoid_slack_s)]
+        standing = [xy for xy, _, _ in self.standing(i, tr.t, self._eta(tr, path) + self.p.avoid_slack_s)]
         return self.planner.path(tr.pos, goal, np.array(standing)) if standing else path
 
-    def standing(self, i: int, t0: float, t1: float) -> list[tuple[NDArray[np.float64], float]]:
-        """Where other shoppers stand at some time between t0 and t1, and until when: at a shelf
-        (spots placed so far), or where a shopper not placed that far yet waits for their next
-        event (they stay there at least until the scheduler moves them on)."""
-        out = [(xy, b) for j, xy, a, b in self.spots if j != i and a < t1 and b > t0]
+    def standing(self, i: int, t0: float, t1: float) -> list[tuple[NDArray[np.float64], float, NDArray[np.float64]]]:
+        """Where other shoppers stand at some time between t0 and t1, until when, and where they
+        reach to: at a shelf (spots placed so far), or where a shopper not placed that far yet
+        waits for their next event (they stay there at least until the scheduler moves them on;
+        not reaching: their reach is their spot)."""
+        out = [(xy, b, reach) for j, xy, a, b, reach in self.spots if j != i and a < t1 and b > t0]
         for j, tr in enumerate(self.tracks):
             if j != i and tr.t < t1 and "exit" not in self.gate_times[j] and tr.segs:
-                out.append((tr.pos.copy(), max(tr.t, t0)))
+                out.append((tr.pos.copy(), max(tr.t, t0), tr.pos.copy()))
         return out
 
     def event(self, ev: ResolvedEvent) -> None:
@@ -506,7 +524,8 @@ class _Scheduler:
         tr = self.tracks[ev.shopper]
         stand = self.stand_point(plates)
         face = -self.geo.out_xy[plates[0]]
-        arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0)
+        front = self.geo.front_m[plates, :2].mean(axis=0)
+        arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0, front)
         stand = tr.pos.copy()
         resources = {("shelf", *self.shelf_of[p]) for p in plates} | {("upc", a.upc) for a in ev.actions}
         start = max([arrive + self.u(self.p.pause_s)] + [self.free.get(r, 0.0) for r in resources])
@@ -524,7 +543,7 @@ class _Scheduler:
             hand_free[hand] = times[3]
             release, back = max(release, times[2]), max(back, times[3])
         tr.stay(back)
-        self.spots.append((ev.shopper, stand.copy(), arrive, back))
+        self.spots.append((ev.shopper, stand.copy(), arrive, back, front))
         gap = self.u(self.p.resource_gap_s)
         for r in resources:
             self.free[r] = max(self.free.get(r, 0.0), release + gap)
