@@ -488,11 +488,15 @@ class _Scheduler:
         return min(cands, key=crowding), start
 
     def walk_to_spot(self, i: int, stand: NDArray[np.float64], lat: NDArray[np.float64], dwell_s: float,
-                     reach_xy: NDArray[np.float64]) -> float:
-        """Walk shopper i to a free spot near ``stand`` to reach ``reach_xy``; returns the arrival time."""
+                     reach_xy: NDArray[np.float64], ready_t: float = 0.0) -> float:
+        """Walk shopper i to a free spot near ``stand`` to reach ``reach_xy``, where they stay
+        about ``dwell_s`` after arriving or after ``ready_t`` (when the shelf is free), whichever
+        is later; returns the arrival time."""
         tr = self.tracks[i]
         path = self.planner.path(tr.pos, stand)
-        spot, start = self.free_spot(i, stand, lat, tr.t, self._eta(tr, path) + dwell_s, reach_xy)
+        spot, start = self.free_spot(i, stand, lat, tr.t, max(self._eta(tr, path), ready_t) + dwell_s, reach_xy)
+        if start > tr.t:  # waiting where they are: others see them standing there
+            self.spots.append((i, tr.pos.copy(), tr.t, start, tr.pos.copy()))
         tr.stay(start)
         return tr.go(self.route(i, spot)[1:], self.rng)
 
@@ -525,9 +529,10 @@ class _Scheduler:
         stand = self.stand_point(plates)
         face = -self.geo.out_xy[plates[0]]
         front = self.geo.front_m[plates, :2].mean(axis=0)
-        arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0, front)
-        stand = tr.pos.copy()
         resources = {("shelf", *self.shelf_of[p]) for p in plates} | {("upc", a.upc) for a in ev.actions}
+        ready = max(self.free.get(r, 0.0) for r in resources)  # they stand there until the shelf is free
+        arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0, front, ready)
+        stand = tr.pos.copy()
         start = max([arrive + self.u(self.p.pause_s)] + [self.free.get(r, 0.0) for r in resources])
         tr.stay(start, face=face)
         right = np.array([face[1], -face[0]])
