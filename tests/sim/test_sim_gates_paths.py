@@ -101,15 +101,19 @@ def test_people_do_not_walk_through_each_other(store: Store) -> None:
     scenarios, two people are rarely closer than 0.3 m (the scheduler that ignored others let
     them pass through each other 190-340 frames in each of seeds 0, 1 and 3; routing around them
     brought seeds 0-7 to 1,614 frames in all, not reaching across each other to about 980)."""
-    close = []
-    for seed in range(8):
-        _, _, tl = simulate_timeline(random_scenario(store, 6, 120.0, seed), store, seed)
-        t = np.arange(0.0, tl.duration_s, 1.0 / 15.0)
-        xy = np.stack([np.where(((t >= s.appear_t_s) & (t <= s.disappear_t_s))[:, None], body_at(s, t)[0], np.nan)
-                       for s in tl.shoppers], axis=1)
-        d = np.hypot(*(xy[:, :, None, :] - xy[:, None, :, :]).transpose(3, 0, 1, 2))
-        close.append(int(np.sum(np.triu(d < 0.3, k=1))))
+    close = [_close_frames(store, 120.0, seed, 0.3) for seed in range(8)]
     assert sum(close) < 1200, close
+
+
+def _close_frames(store: Store, duration_s: float, seed: int, within_m: float) -> int:
+    """(pair, 15 Hz frame) counts of two shoppers' bodies within ``within_m`` on the floor plane,
+    in the random 6-shopper scenario of ``seed``."""
+    _, _, tl = simulate_timeline(random_scenario(store, 6, duration_s, seed), store, seed)
+    t = np.arange(0.0, tl.duration_s, 1.0 / 15.0)
+    xy = np.stack([np.where(((t >= s.appear_t_s) & (t <= s.disappear_t_s))[:, None], body_at(s, t)[0], np.nan)
+                   for s in tl.shoppers], axis=1)
+    d = np.hypot(*(xy[:, :, None, :] - xy[:, None, :, :]).transpose(3, 0, 1, 2))
+    return int(np.sum(np.triu(d < within_m, k=1)))
 
 
 def _arm_over_head_frames(rec: Recording) -> int:
@@ -154,12 +158,5 @@ def test_nobody_stands_on_a_spot_taken_while_its_shopper_waits_for_the_shelf(sto
     busy 3-minute scenarios (seeds 0-4) two people are rarely within 0.05 m of each other (78
     frames when the spot was kept only for the first 6 s: a second shopper stepped onto it for
     5 s at seed 2)."""
-    inside = 0
-    for seed in range(5):
-        _, _, tl = simulate_timeline(random_scenario(store, 6, 180.0, seed), store, seed)
-        t = np.arange(0.0, tl.duration_s, 1.0 / 15.0)
-        xy = np.stack([np.where(((t >= s.appear_t_s) & (t <= s.disappear_t_s))[:, None], body_at(s, t)[0], np.nan)
-                       for s in tl.shoppers], axis=1)
-        d = np.hypot(*(xy[:, :, None, :] - xy[:, None, :, :]).transpose(3, 0, 1, 2))
-        inside += int(np.sum(np.triu(d < 0.05, k=1)))
+    inside = sum(_close_frames(store, 180.0, seed, 0.05) for seed in range(5))
     assert inside < 30, inside
