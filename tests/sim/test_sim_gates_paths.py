@@ -160,3 +160,14 @@ def test_nobody_stands_on_a_spot_taken_while_its_shopper_waits_for_the_shelf(sto
     5 s at seed 2)."""
     inside = sum(_close_frames(store, 180.0, seed, 0.05) for seed in range(5))
     assert inside < 30, inside
+
+
+def test_store_layout_is_built_once_per_store_and_read_only(store: Store) -> None:
+    from walkout.sim.schedule import plate_geometry, store_layout
+
+    geo, planner = store_layout(store)
+    again = store_layout(store)
+    assert again[0] is geo and again[1] is planner
+    assert np.array_equal(geo.front_m, plate_geometry(store).front_m)
+    with pytest.raises(ValueError, match="read-only"):
+        geo.front_m[0, 0] = 0.0

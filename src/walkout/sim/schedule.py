@@ -337,6 +337,24 @@ def _reroute(
     return out
 
 
+_STORE_CACHE: dict[int, tuple[Store, PlateGeometry, PathPlanner]] = {}
+
+
+def store_layout(store: Store) -> tuple[PlateGeometry, PathPlanner]:
+    """The store's :class:`PlateGeometry` and walking :class:`PathPlanner`, built once per store
+    object and shared by every recording simulated in it (both are read-only; building them is a
+    third of simulating the 34 dev recordings). A few stores are kept."""
+    hit = _STORE_CACHE.get(id(store))
+    if hit is None or hit[0] is not store:
+        geo = plate_geometry(store)
+        for arr in (geo.front_m, geo.out_xy, geo.lat_xy):
+            arr.setflags(write=False)
+        if len(_STORE_CACHE) >= 4:
+            _STORE_CACHE.clear()
+        hit = _STORE_CACHE[id(store)] = (store, geo, PathPlanner(store))
+    return hit[1], hit[2]
+
+
 def _gate(store: Store, kind: str) -> Gate:
     for g in store.gates:
         if g.kind == kind:
@@ -347,8 +365,7 @@ def _gate(store: Store, kind: str) -> Gate:
 class _Scheduler:
     def __init__(self, store: Store, scenario: Scenario, params: SimParams, rng: np.random.Generator) -> None:
         self.store, self.scenario, self.p, self.rng = store, scenario, params.shopper, rng
-        self.geo = plate_geometry(store)
-        self.planner = PathPlanner(store)
+        self.geo, self.planner = store_layout(store)
         self.shelf_of = [(p.id.gondola, p.id.shelf) for p in store.plates]
         self.free: dict[tuple[object, ...], float] = {}
         self.reaches: list[tuple[int, int, NDArray[np.float64], tuple[float, float, float, float]]] = []
