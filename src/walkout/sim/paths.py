@@ -23,6 +23,17 @@ from numpy.typing import NDArray
 from walkout.core.store import Store
 
 
+def along_segments(seg_t0_s: NDArray[np.float64], seg_t1_s: NDArray[np.float64], seg_p0_m: NDArray[np.float64],
+                   seg_p1_m: NDArray[np.float64], t_s: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Where a walker is at times ``t_s`` (n,) on consecutive timed straight segments (m,) from
+    ``seg_p0_m`` to ``seg_p1_m`` (m, 2), metres, moving at constant speed from ``seg_t0_s`` to
+    ``seg_t1_s`` (seconds): the segment index (n,) int64 of each time and the floor position
+    (n, 2); times outside the segments take the nearest end."""
+    k = np.clip(np.searchsorted(seg_t1_s, t_s, side="left"), 0, len(seg_t1_s) - 1)
+    f = np.clip((t_s - seg_t0_s[k]) / np.maximum(seg_t1_s[k] - seg_t0_s[k], 1e-9), 0.0, 1.0)[:, None]
+    return k, seg_p0_m[k] + f * (seg_p1_m[k] - seg_p0_m[k])
+
+
 @dataclass(frozen=True)
 class Footprint:
     """A gondola footprint: world-from-local 2D rotation and translation, local box (x0, y0, x1, y1)."""

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from walkout.core.frames import PersonObservations
 from walkout.sim.loadcell import smoothstep
 from walkout.sim.params import PeopleParams
-from walkout.sim.paths import Footprint
+from walkout.sim.paths import Footprint, along_segments
 from walkout.sim.schedule import ShopperTrack, Timeline
 
 
@@ -55,12 +55,9 @@ def body_at(
     Returns:
         ``(xy, face, moving)``: (n, 2) world xy in metres, (n, 2) unit facing, (n,) bool.
     """
-    k = np.clip(np.searchsorted(track.seg_t1_s, t_s, side="left"), 0, len(track.seg_t1_s) - 1)
-    t0, t1 = track.seg_t0_s[k], track.seg_t1_s[k]
-    f = np.clip((t_s - t0) / np.maximum(t1 - t0, 1e-9), 0.0, 1.0)[:, None]
-    p0, p1 = track.seg_p0_m[k], track.seg_p1_m[k]
-    moving = np.hypot(*(p1 - p0).T) > 1e-6
-    return p0 + f * (p1 - p0), track.seg_face_xy[k], moving
+    k, xy = along_segments(track.seg_t0_s, track.seg_t1_s, track.seg_p0_m, track.seg_p1_m, t_s)
+    moving = np.hypot(*(track.seg_p1_m[k] - track.seg_p0_m[k]).T) > 1e-6
+    return xy, track.seg_face_xy[k], moving
 
 
 def _reach_weight(t: NDArray[np.float64], times: NDArray[np.float64]) -> NDArray[np.float64]:

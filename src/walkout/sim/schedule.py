@@ -26,7 +26,7 @@ from walkout.core.geometry import segment_gap_m
 from walkout.core.store import Gate, Store
 from walkout.eval.truth import TruthEvent
 from walkout.sim.params import SimParams
-from walkout.sim.paths import PathPlanner
+from walkout.sim.paths import PathPlanner, along_segments
 from walkout.sim.scenario import Scenario
 from walkout.sim.world import HandAction, ResolvedEvent
 
@@ -197,9 +197,7 @@ def _where(segs: list[Seg], t: NDArray[np.float64]) -> NDArray[np.float64]:
     t1 = np.array([x[1] for x in segs])
     p0 = np.array([x[2] for x in segs]).reshape(-1, 2)
     p1 = np.array([x[3] for x in segs]).reshape(-1, 2)
-    k = np.clip(np.searchsorted(t1, t, side="left"), 0, len(segs) - 1)
-    f = np.clip((t - t0[k]) / np.maximum(t1[k] - t0[k], 1e-9), 0.0, 1.0)[:, None]
-    out = p0[k] + f * (p1[k] - p0[k])
+    _, out = along_segments(t0, t1, p0, p1, t)
     out[(t < t0[0]) | (t > t1[-1])] = np.nan
     return out
 
