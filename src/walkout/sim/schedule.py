@@ -510,29 +510,10 @@ class _Scheduler:
         tr = self.tracks[i]
         path = self.planner.path(tr.pos, stand)
         spot, start = self.free_spot(i, stand, lat, tr.t, max(self._eta(tr, path), ready_t) + dwell_s, reach_xy)
-        if start > tr.t:  # waiting: not inside somebody, and others see them standing there
-            self.step_aside(i, start)
+        if start > tr.t:  # waiting where they are: others see them standing there
             self.spots.append((i, tr.pos.copy(), tr.t, start, tr.pos.copy()))
         tr.stay(start)
         return tr.go(self.route(i, spot)[1:], self.rng)
-
-    def step_aside(self, i: int, until: float) -> None:
-        """Before shopper i waits until ``until``: if somebody stands within ``personal_space_m``
-        of them meanwhile (e.g. a shopper who came in through the entry behind one waiting just
-        inside it), walk to the place 0.6 m away in one of 8 directions, on the floor and clear
-        of the gondolas, that is farthest from everybody."""
-        tr = self.tracks[i]
-        others = [xy for xy, _, _ in self.standing(i, tr.t, until)]
-        here = tr.pos.copy()
-        if not others or min(np.hypot(*(xy - here)) for xy in others) >= self.p.personal_space_m:
-            return
-        x0, y0, x1, y1 = self.store.floor_ltrb_m
-        ang = np.arange(8) * np.pi / 4
-        cands = [here] + [c for c in here + 0.6 * np.c_[np.cos(ang), np.sin(ang)]
-                          if x0 < c[0] < x1 and y0 < c[1] < y1 and not self.planner._inside_any(c, self.planner.footprints)]
-        best = max(cands, key=lambda c: min(np.hypot(*(xy - c)) for xy in others))
-        if best is not here:
-            tr.go(self.route(i, best)[1:], None)
 
     @staticmethod
     def _eta(tr: _Track, path: NDArray[np.float64]) -> float:
