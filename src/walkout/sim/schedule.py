@@ -485,11 +485,14 @@ class _Scheduler:
         offsets = sorted({0.0, step, -step, 2 * step, -2 * step}, key=lambda x: (abs(x), x))
         cands = [stand + o * lat for o in offsets]
         cands = [c for c in cands if not self.planner._inside_any(c, self.planner.footprints)] or [stand]
+
+        def across(c: NDArray[np.float64], xy: NDArray[np.float64], reach: NDArray[np.float64]) -> bool:
+            return segment_gap_m(c, reach_xy, xy, reach) < self.p.reach_clear_m
+
         start = t0
         for _ in range(3):
             others = self.standing(i, start, t1 + (start - t0))
-            blocked = [[(xy, end) for xy, end, reach in others
-                        if np.hypot(*(xy - c)) < gap or segment_gap_m(c, reach_xy, xy, reach) < self.p.reach_clear_m]
+            blocked = [[(xy, end) for xy, end, reach in others if np.hypot(*(xy - c)) < gap or across(c, xy, reach)]
                        for c in cands]
             for c, b in zip(cands, blocked, strict=True):
                 if not b:
@@ -497,8 +500,7 @@ class _Scheduler:
             start = max(start, min(max(end for _, end in b) for b in blocked))
 
         def crowding(c: NDArray[np.float64]) -> tuple[bool, float]:  # reaching across somebody is worst
-            across = any(segment_gap_m(c, reach_xy, xy, reach) < self.p.reach_clear_m for xy, _, reach in others)
-            return across, -min(np.hypot(*(xy - c)) for xy, _, _ in others)
+            return any(across(c, xy, reach) for xy, _, reach in others), -min(np.hypot(*(xy - c)) for xy, _, _ in others)
 
         return min(cands, key=crowding), start
 
@@ -548,7 +550,7 @@ class _Scheduler:
         ready = max(self.free.get(r, 0.0) for r in resources)  # they stand there until the shelf is free
         arrive = self.walk_to_spot(ev.shopper, stand, self.geo.lat_xy[plates[0]], 6.0, front, ready)
         stand = tr.pos.copy()
-        start = max([arrive + self.u(self.p.pause_s)] + [self.free.get(r, 0.0) for r in resources])
+        start = max(arrive + self.u(self.p.pause_s), ready)
         tr.stay(start, face=face)
         right = np.array([face[1], -face[0]])
         side = float(np.dot(self.geo.front_m[list(ev.actions[0].plate_idx), :2].mean(axis=0) - stand, right))

@@ -226,7 +226,7 @@ def trace_arm_points(xyz: NDArray[np.float32], axis_xy: NDArray[np.float64], top
                 tip[2] = _onto_board(seen_z, float(tip[2]), slope, boards, params)
         tips.append((tip, rows))
     left_dir = np.array([-toward[1], toward[0]])  # left of someone facing the shelf
-    sides = [0 if float(np.dot(tip[:2] - axis_xy, left_dir)) >= 0 else 1 for tip, _ in tips]
+    sides = [hand_side(tip, axis_xy, toward) for tip, _ in tips]
     if len(tips) == 2 and sides[0] == sides[1]:  # both on one side: the more leftward is the left hand
         lefter = int(np.argmax([float(np.dot(tip[:2] - axis_xy, left_dir)) for tip, _ in tips]))
         sides = [0 if i == lefter else 1 for i in range(2)]

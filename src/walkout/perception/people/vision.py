@@ -165,21 +165,23 @@ def _arms_by_colour(pts: PersonPoints, det: Detections, sel: NDArray[np.int64], 
     place on ``traced``; returns the number of arms moved.
     """
     moved = 0
+    frame_idx: NDArray[np.int64] | None = None  # every person's points of the frame, when an arm root is needed
     for a, i in enumerate(sel):
+        head = det.head_xyz_m[i, :2]
+        near = [b for b, j in enumerate(sel)
+                if b != a and float(np.linalg.norm(det.head_xyz_m[j, :2] - head)) < params.arm_contest_m]
+        if not near:
+            continue
         for side in (0, 1):
             rows = traced[a][2][side]
             if rows is None or len(rows) < params.arm_colour_points:
                 continue
-            head = det.head_xyz_m[i, :2]
-            near = [b for b, j in enumerate(sel)
-                    if b != a and float(np.linalg.norm(det.head_xyz_m[j, :2] - head)) < params.arm_contest_m]
-            if not near:
-                continue
             idx = det.point_index[i][rows]
             b = _shirt_owner(pts, det, sel, a, near, idx, params.arm_colour_margin, params)
             if b is None:  # the arm alone does not decide: look at its root
-                root = _arm_root(pts.xyz_m, idx, traced[a][0][side], np.concatenate([det.point_index[j] for j in sel]),
-                                 params)
+                if frame_idx is None:
+                    frame_idx = np.concatenate([det.point_index[j] for j in sel])
+                root = _arm_root(pts.xyz_m, idx, traced[a][0][side], frame_idx, params)
                 b = _shirt_owner(pts, det, sel, a, near, root, params.arm_root_margin, params)
             if b is None:
                 continue
